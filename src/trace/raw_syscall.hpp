@@ -52,6 +52,19 @@ struct RawSyscall {
     std::vector<RawIocb> iocbs;  // io_submit
 };
 
+// Receives decoded syscalls from a text source. SyscallDecoder is the real one; tests capture.
+class RawSyscallSink {
+public:
+    virtual ~RawSyscallSink() = default;
+    virtual void on_syscall(const RawSyscall& call) = 0;
+    // A clone/fork is in progress in parent_tid (strace printed "<unfinished ...>"): a tid that
+    // appears before the call returns is its child.
+    virtual void on_pending_spawn(int32_t parent_tid, uint32_t clone_flags) {
+        (void)parent_tid, (void)clone_flags;
+    }
+    virtual void on_thread_exit(int32_t tid, uint64_t ts_ns) { (void)tid, (void)ts_ns; }
+};
+
 // fcntl commands we follow (x86_64 / generic values).
 constexpr int32_t kFcntlDupfd = 0, kFcntlSetfl = 4, kFcntlDupfdCloexec = 1030;
 constexpr int32_t kSeekSet = 0, kSeekCur = 1, kSeekEnd = 2;

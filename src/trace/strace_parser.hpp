@@ -1,6 +1,6 @@
 // strace's text output, line by line (strace_line), and a reader that joins
 // "<unfinished ...>" / "<... resumed>" halves, decodes the arguments of the syscalls iodiag
-// understands into RawSyscalls and hands them to a SyscallDecoder.
+// understands into RawSyscalls and hands them to a RawSyscallSink (normally a SyscallDecoder).
 //
 // Accepted: -f ("[pid N]" prefixes) and -o/-ff style leading pids, or no pid; -t, -tt, -ttt or no
 // timestamps; with or without -T; -y/-yy fd annotations or plain fds; signals ("--- SIG... ---"),
@@ -14,7 +14,6 @@
 
 #include "common/result.hpp"
 #include "trace/raw_syscall.hpp"
-#include "trace/syscall_decoder.hpp"
 
 namespace iodiag::trace {
 
@@ -67,7 +66,7 @@ struct ReaderStats {
 
 class StraceReader {
 public:
-    StraceReader(SyscallDecoder& decoder, ReaderOptions options = {});
+    StraceReader(RawSyscallSink& sink, ReaderOptions options = {});
     ~StraceReader();
     StraceReader(const StraceReader&) = delete;
     StraceReader& operator=(const StraceReader&) = delete;
@@ -86,7 +85,7 @@ private:
 };
 
 // Streams a whole log file through a reader (constant memory). Errors name file:line.
-Result<ReaderStats> read_strace_file(const std::string& path, SyscallDecoder& decoder,
+Result<ReaderStats> read_strace_file(const std::string& path, RawSyscallSink& sink,
                                      ReaderOptions options = {});
 
 }  // namespace iodiag::trace

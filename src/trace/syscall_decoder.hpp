@@ -22,10 +22,10 @@ struct DecoderStats {
     uint64_t unknown_fds = 0;     // data calls on an fd whose file we never learned
 };
 
-class SyscallDecoder {
+class SyscallDecoder final : public RawSyscallSink {
 public:
     SyscallDecoder(EventSink& sink, FileTable& files);
-    ~SyscallDecoder();
+    ~SyscallDecoder() override;
     SyscallDecoder(const SyscallDecoder&) = delete;
     SyscallDecoder& operator=(const SyscallDecoder&) = delete;
 
@@ -36,12 +36,9 @@ public:
     // An fd that was open before the trace started (from /proc/PID/fd and fdinfo).
     void preload_fd(int32_t tgid, int32_t fd, const std::string& path, uint32_t open_flags,
                     std::optional<uint64_t> position);
-    // A clone/fork is in progress in parent_tid (strace printed "<unfinished ...>"): a tid that
-    // appears before the call returns is its child.
-    void note_pending_spawn(int32_t parent_tid, uint32_t clone_flags);
-
-    void on_syscall(const RawSyscall& call);
-    void on_thread_exit(int32_t tid, uint64_t ts_ns);
+    void on_pending_spawn(int32_t parent_tid, uint32_t clone_flags) override;
+    void on_syscall(const RawSyscall& call) override;
+    void on_thread_exit(int32_t tid, uint64_t ts_ns) override;
 
     const DecoderStats& stats() const { return stats_; }
 
