@@ -9,6 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/histogram.hpp"
 #include "common/result.hpp"
 
 namespace iodiag::model {
@@ -18,11 +19,7 @@ inline constexpr int kSchemaVersion = 1;
 using ordered_json = nlohmann::ordered_json;
 
 // Percentiles of a distribution (latency in microseconds, or a count such as depth).
-struct Percentiles {
-    uint64_t count = 0;
-    double min = 0, mean = 0, p50 = 0, p90 = 0, p99 = 0, p999 = 0, max = 0;
-    bool operator==(const Percentiles&) const = default;
-};
+using Percentiles = iodiag::Summary;
 
 // Counts how often each exact value occurred (IO sizes, depths, batch sizes, writes per fsync).
 using ValueCounts = std::map<uint64_t, uint64_t>;
@@ -131,7 +128,7 @@ struct WorkloadModel {
 };
 
 ordered_json to_json(const WorkloadModel& model);
-Result<WorkloadModel> from_json(const nlohmann::json& json);
+Result<WorkloadModel> from_json(const ordered_json& json);
 
 // File helpers: save writes a temp file beside `path` and renames it into place, so a reader
 // never sees a half-written model.

@@ -6,9 +6,11 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 namespace iodiag::trace {
@@ -30,7 +32,7 @@ Syscall syscall_from_name(std::string_view name);  // Syscall::unknown when not 
 enum class EventKind : uint8_t {
     data,          // read/write family: bytes moved between memory and a file
     flush,         // fsync / fdatasync / sync_file_range
-    seek,          // lseek
+    seek,          // lseek: offset = new absolute position (ok) or the requested one, flags = whence
     open,          // open/openat/creat: fd now names file_id
     close,
     dup,           // fd (old) duplicated to ret (new)
@@ -45,6 +47,8 @@ enum class EventKind : uint8_t {
 };
 
 enum class IoDir : uint8_t { none, read, write };
+
+enum class FileKind : uint8_t { unknown, regular, block, pipe, socket, pseudo };
 
 enum class OffsetKind : uint8_t {
     unknown,     // not known at all (e.g. io_uring via strace)
@@ -89,6 +93,7 @@ struct IoEvent {
     EventKind kind = EventKind::data;
     IoDir dir = IoDir::none;
     OffsetKind offset_kind = OffsetKind::unknown;
+    FileKind file_kind = FileKind::unknown;  // of file_id, so sinks need no FileTable lookup
     int32_t fd = -1;
     int64_t ret = 0;          // return value, or -errno on failure
     uint64_t offset = 0;      // data/seek/sync_file_range: file offset (see offset_kind)
@@ -122,8 +127,6 @@ struct AsyncRequest {
     int64_t res = 0;
 };
 
-enum class FileKind : uint8_t { unknown, regular, block, pipe, socket, pseudo };
-
 struct FileInfo {
     std::string path;
     FileKind kind = FileKind::unknown;
@@ -141,12 +144,22 @@ public:
 
     // Guess the kind from the path alone (for logs): /dev/sd*, /dev/vd*, /dev/nvme* ... are
     // block devices; pipe:[..], socket:[..], anon_inode:, /proc, /sys, /dev/null are not files.
+    // A strace -yy "<block M:N>" / "<char M:N>" suffix, if still there, decides.
     static FileKind kind_from_path(std::string_view path);
 
 private:
+    // Transparent, so lookups by string_view do not allocate.
+    struct PathHash {
+        using is_transparent = void;
+        size_t operator()(std::string_view path) const;
+    };
     std::vector<FileInfo> files_;
-    std::unordered_map<std::string, uint32_t> ids_;
+    std::unordered_map<std::string, uint32_t, PathHash, std::equal_to<>> ids_;
 };
+
+// Splits strace -yy's device suffix off a path: "/dev/sda<block 8:0>" -> {"/dev/sda", block},
+// "/dev/null<char 1:3>" -> {"/dev/null", pseudo}; other paths come back whole with unknown.
+std::pair<std::string_view, FileKind> split_device_suffix(std::string_view path);
 
 // Where sources send what they see. Calls arrive in trace order per thread.
 class EventSink {

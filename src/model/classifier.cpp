@@ -1,0 +1,874 @@
+#include "model/classifier.hpp"
+
+#include <algorithm>
+#include <array>
+#include <bit>
+#include <cmath>
+#include <set>
+#include <unordered_map>
+
+#include "common/histogram.hpp"
+#include "common/units.hpp"
+
+namespace iodiag::model {
+
+using trace::AsyncRequest;
+using trace::EventKind;
+using trace::FileKind;
+using trace::IoDir;
+using trace::IoEvent;
+using trace::OffsetKind;
+using trace::Syscall;
+
+namespace {
+
+// Distinct IO sizes kept exactly per direction; past this, sizes are rounded to a power of two
+// so a pathological workload cannot grow memory with the trace.
+constexpr size_t kMaxDistinctSizes = 512;
+// Distinct forward gaps remembered per stream for stride detection.
+constexpr size_t kMaxDistinctGaps = 32;
+constexpr size_t kSyscallSlots = 64;
+
+// Share thresholds used to name a dimension.
+constexpr double kDominantShare = 0.90;   // one IO size is "the" size
+constexpr double kSequentialShare = 0.80; // consecutive share that makes a stream sequential
+constexpr double kRandomShare = 0.20;     // at or below: random
+constexpr double kOneDirectionShare = 0.98;
+
+void bump_size(ValueCounts& sizes, uint64_t bytes) {
+    if (sizes.size() >= kMaxDistinctSizes && !sizes.count(bytes))
+        bytes = std::bit_ceil(std::max<uint64_t>(bytes, 1));
+    ++sizes[bytes];
+}
+
+// Per (thread, file, direction): where the last IO ended, to tell consecutive from random.
+struct DirectionStream {
+    bool has_last = false;
+    uint64_t last_end = 0;
+    PatternEvidence pattern;
+    std::map<uint64_t, uint64_t> gaps;  // forward gap -> times (bounded)
+
+    void observe(uint64_t offset, uint64_t bytes) {
+        if (has_last) {
+            ++pattern.ops;
+            if (offset == last_end) {
+                ++pattern.consecutive;
+                ++pattern.sequential;
+            } else if (offset > last_end) {
+                ++pattern.sequential;
+                uint64_t gap = offset - last_end;
+                if (gaps.size() < kMaxDistinctGaps || gaps.count(gap)) ++gaps[gap];
+            } else {
+                ++pattern.backward;
+            }
+        }
+        has_last = true;
+        last_end = offset + bytes;
+    }
+};
+
+struct FileStream {
+    uint32_t file_id = 0;
+    DirectionStream reads, writes;
+    uint64_t ops = 0, bytes = 0;
+    uint64_t writes_since_flush = 0;
+    bool has_range = false;
+    uint64_t offset_min = 0, offset_max = 0;
+
+    void touch(uint64_t offset, uint64_t length) {
+        if (!has_range) {
+            offset_min = offset;
+            offset_max = offset + length;
+            has_range = true;
+        }
+        offset_min = std::min(offset_min, offset);
+        offset_max = std::max(offset_max, offset + length);
+    }
+};
+
+struct DirectionTotals {
+    uint64_t ops = 0, bytes = 0, errors = 0, short_ops = 0;
+    ValueCounts sizes;
+    LogHistogram latency_ns;
+};
+
+struct AioContextState {
+    uint64_t inflight = 0;
+};
+
+struct ThreadState {
+    int32_t tid = 0;
+    int32_t tgid = 0;
+    std::array<uint64_t, kSyscallSlots> syscalls{};
+    std::vector<FileStream> streams;
+    DirectionTotals reads, writes;
+    uint64_t fsyncs = 0, fdatasyncs = 0, sync_file_ranges = 0;
+    ValueCounts writes_per_flush;
+    LogHistogram flush_latency_ns;
+    uint64_t direct_ops = 0, sync_ops = 0, dsync_ops = 0;
+    uint64_t async_requests = 0;
+    std::unordered_map<uint64_t, AioContextState> aio;
+    ValueCounts inflight, submit_batch, complete_batch, complete_min;
+    // io_uring as seen from syscalls only
+    uint64_t uring_enters = 0;
+    uint32_t uring_entries = 0;
+    uint32_t uring_setup_flags = 0;
+    ValueCounts uring_submit;
+    std::set<uint32_t> opened_read_only, opened_writable, mmapped;
+    bool opened_direct = false;
+    // timing
+    uint64_t first_ts = 0, last_end = 0, busy_ns = 0, idle_ns = 0;
+    LogHistogram idle_gap_ns;
+    bool has_timing = false, has_durations = false;
+
+    FileStream& stream(uint32_t file_id) {
+        for (auto& s : streams)
+            if (s.file_id == file_id) return s;
+        streams.push_back(FileStream{});
+        streams.back().file_id = file_id;
+        return streams.back();
+    }
+    uint64_t data_ops() const { return reads.ops + writes.ops; }
+};
+
+bool is_data_file(FileKind kind) {
+    return kind == FileKind::regular || kind == FileKind::block || kind == FileKind::unknown;
+}
+
+double share(uint64_t part, uint64_t whole) {
+    return whole == 0 ? 0.0 : static_cast<double>(part) / static_cast<double>(whole);
+}
+
+}  // namespace
+
+struct Classifier::Impl {
+    ClassifierOptions options;
+    std::unordered_map<int32_t, ThreadState> threads;
+    ThreadState* last = nullptr;
+    uint64_t io_events = 0;
+    std::map<std::string, uint64_t> ignored;
+
+    ThreadState& thread(int32_t tid, int32_t tgid) {
+        if (last && last->tid == tid) return *last;
+        auto [it, inserted] = threads.try_emplace(tid);
+        if (inserted) it->second.tid = tid;
+        if (tgid) it->second.tgid = tgid;
+        last = &it->second;  // unordered_map references stay valid across inserts
+        return it->second;
+    }
+
+    void time_call(ThreadState& t, uint64_t ts, uint64_t dur) {
+        if (ts == 0) return;
+        if (!t.has_timing) {
+            t.has_timing = true;
+            t.first_ts = ts;
+        } else if (ts > t.last_end) {
+            uint64_t gap = ts - t.last_end;
+            if (gap >= options.min_idle_gap_ns) {
+                t.idle_ns += gap;
+                t.idle_gap_ns.record(gap);
+            }
+        }
+        if (dur) t.has_durations = true;
+        t.busy_ns += dur;
+        t.last_end = std::max(t.last_end, ts + dur);
+    }
+
+    void on_data(ThreadState& t, const IoEvent& e) {
+        DirectionTotals& totals = e.dir == IoDir::read ? t.reads : t.writes;
+        if (e.failed()) {
+            ++totals.errors;
+            return;
+        }
+        ++totals.ops;
+        totals.bytes += static_cast<uint64_t>(e.ret);
+        if (static_cast<uint64_t>(e.ret) < e.bytes) ++totals.short_ops;
+        bump_size(totals.sizes, e.bytes);
+        if (e.dur_ns) totals.latency_ns.record(e.dur_ns);
+        count_flags(t, e.open_flags, e.flags);
+
+        FileStream& stream = t.stream(e.file_id);
+        ++stream.ops;
+        stream.bytes += static_cast<uint64_t>(e.ret);
+        if (e.dir == IoDir::write) ++stream.writes_since_flush;
+        if (e.offset_kind != OffsetKind::unknown) {
+            (e.dir == IoDir::read ? stream.reads : stream.writes).observe(e.offset, e.bytes);
+            stream.touch(e.offset, e.bytes);
+        }
+    }
+
+    void count_flags(ThreadState& t, uint32_t open_flags, uint32_t rwf_flags) {
+        if (open_flags & trace::kOpenDirect) ++t.direct_ops;
+        if (open_flags & trace::kOpenSync) ++t.sync_ops;
+        else if ((open_flags & trace::kOpenDsync) || (rwf_flags & (trace::kRwfDsync | trace::kRwfSync)))
+            ++t.dsync_ops;
+    }
+
+    void on_flush(ThreadState& t, const IoEvent& e) {
+        if (e.failed()) return;
+        if (e.call == Syscall::fsync) ++t.fsyncs;
+        else if (e.call == Syscall::fdatasync) ++t.fdatasyncs;
+        else ++t.sync_file_ranges;
+        if (e.dur_ns) t.flush_latency_ns.record(e.dur_ns);
+        FileStream& stream = t.stream(e.file_id);
+        if (stream.writes_since_flush) ++t.writes_per_flush[stream.writes_since_flush];
+        stream.writes_since_flush = 0;
+    }
+
+    void on_aio_submit(ThreadState& t, const IoEvent& e) {
+        if (e.ret <= 0) return;
+        auto accepted = static_cast<uint64_t>(e.ret);
+        auto& ctx = t.aio[e.ctx];
+        ctx.inflight += accepted;
+        t.inflight[ctx.inflight] += accepted;
+        ++t.submit_batch[accepted];
+    }
+
+    void on_aio_reap(ThreadState& t, const IoEvent& e) {
+        if (e.ret < 0) return;
+        auto reaped = static_cast<uint64_t>(e.ret);
+        auto& ctx = t.aio[e.ctx];
+        ctx.inflight -= std::min(ctx.inflight, reaped);
+        ++t.complete_batch[reaped];
+        ++t.complete_min[e.count];
+    }
+
+    void on_uring_enter(ThreadState& t, const IoEvent& e) {
+        ++t.uring_enters;
+        if (e.count > 0 && e.ret > 0) ++t.uring_submit[static_cast<uint64_t>(e.ret)];
+    }
+
+    void on_open(ThreadState& t, const IoEvent& e) {
+        if (e.failed() || !(e.open_flags & trace::kOpenFlagsKnown) || !is_data_file(e.file_kind)) return;
+        if (e.open_flags & trace::kOpenDirect) t.opened_direct = true;
+        if (e.open_flags & trace::kOpenWrite) t.opened_writable.insert(e.file_id);
+        else t.opened_read_only.insert(e.file_id);
+    }
+};
+
+Classifier::Classifier(ClassifierOptions options) : impl_(std::make_unique<Impl>()) {
+    impl_->options = std::move(options);
+}
+
+Classifier::~Classifier() = default;
+
+uint64_t Classifier::io_events() const { return impl_->io_events; }
+
+void Classifier::on_event(const IoEvent& e) {
+    ThreadState& t = impl_->thread(e.tid, e.tgid);
+    auto slot = static_cast<size_t>(e.call);
+    if (slot < kSyscallSlots) ++t.syscalls[slot];
+    switch (e.kind) {
+    case EventKind::data:
+    case EventKind::flush:
+        if (!is_data_file(e.file_kind)) {
+            ++impl_->ignored["IO on pipes, sockets and pseudo files"];
+            return;
+        }
+        if (e.file_id == 0 && e.fd <= 2) {
+            ++impl_->ignored["IO on stdin/stdout/stderr"];
+            return;
+        }
+        ++impl_->io_events;
+        impl_->time_call(t, e.ts_ns, e.dur_ns);
+        if (e.kind == EventKind::data) impl_->on_data(t, e);
+        else impl_->on_flush(t, e);
+        return;
+    case EventKind::aio_submit:
+        impl_->time_call(t, e.ts_ns, e.dur_ns);
+        impl_->on_aio_submit(t, e);
+        return;
+    case EventKind::aio_reap:
+        impl_->time_call(t, e.ts_ns, e.dur_ns);
+        impl_->on_aio_reap(t, e);
+        return;
+    case EventKind::uring_setup:
+        if (e.failed()) return;
+        t.uring_entries = e.count;
+        t.uring_setup_flags = e.flags;
+        return;
+    case EventKind::uring_enter:
+        impl_->time_call(t, e.ts_ns, e.dur_ns);
+        impl_->on_uring_enter(t, e);
+        return;
+    case EventKind::open:
+        impl_->on_open(t, e);
+        return;
+    case EventKind::mmap:
+        if (!e.failed() && e.file_id) t.mmapped.insert(e.file_id);
+        return;
+    default:
+        return;
+    }
+}
+
+void Classifier::on_async(const AsyncRequest& r) {
+    ThreadState& t = impl_->thread(r.tid, r.tgid);
+    ++impl_->io_events;
+    ++t.async_requests;
+    FileStream& stream = t.stream(r.file_id);
+    if (r.is_flush) {
+        if (stream.writes_since_flush) ++t.writes_per_flush[stream.writes_since_flush];
+        stream.writes_since_flush = 0;
+        ++t.fdatasyncs;
+        return;
+    }
+    if (r.dir == IoDir::none) return;
+    DirectionTotals& totals = r.dir == IoDir::read ? t.reads : t.writes;
+    ++totals.ops;
+    totals.bytes += r.bytes;
+    bump_size(totals.sizes, r.bytes);
+    if (r.complete_ns > r.submit_ns) totals.latency_ns.record(r.complete_ns - r.submit_ns);
+    impl_->count_flags(t, r.open_flags, 0);
+    ++stream.ops;
+    stream.bytes += r.bytes;
+    if (r.dir == IoDir::write) ++stream.writes_since_flush;
+    (r.dir == IoDir::read ? stream.reads : stream.writes).observe(r.offset, r.bytes);
+    stream.touch(r.offset, r.bytes);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Building the model: per-thread profiles, grouped into job groups, each turned into fio options.
+
+namespace {
+
+struct ThreadProfile {
+    const ThreadState* thread = nullptr;
+    std::string engine;
+    std::string direction;   // read, write, readwrite, unknown
+    double read_share = 0;
+    std::string pattern;     // sequential, random, strided, mixed, unknown
+    bool direct = false;
+    std::string sync;        // none, sync, dsync
+    std::string flush_call;  // fsync, fdatasync, sync_file_range or empty
+    uint64_t writes_per_flush = 0;
+    uint64_t iodepth = 1;
+    uint64_t read_bs = 0, write_bs = 0;  // dominant sizes, 0 when none dominates
+};
+
+std::string engine_of(const ThreadState& t, const std::string& source) {
+    if (t.async_requests || !t.submit_batch.empty()) return "libaio";
+    if (t.uring_enters || t.uring_entries) return "io_uring";
+    struct Candidate { Syscall read, write; const char* engine; };
+    static constexpr Candidate candidates[] = {
+        {Syscall::pread64, Syscall::pwrite64, "psync"}, {Syscall::read, Syscall::write, "sync"},
+        {Syscall::readv, Syscall::writev, "vsync"},     {Syscall::preadv, Syscall::pwritev, "pvsync"},
+        {Syscall::preadv2, Syscall::pwritev2, "pvsync2"},
+    };
+    const char* best = nullptr;
+    uint64_t best_calls = 0;
+    for (const auto& c : candidates) {
+        uint64_t calls = t.syscalls[static_cast<size_t>(c.read)] + t.syscalls[static_cast<size_t>(c.write)];
+        if (calls > best_calls) best_calls = calls, best = c.engine;
+    }
+    if (best) return best;
+    if (!t.mmapped.empty()) return "mmap";
+    (void)source;
+    return "unknown";
+}
+
+PatternEvidence merged_pattern(const ThreadState& t, IoDir dir) {
+    PatternEvidence total;
+    std::map<uint64_t, uint64_t> gaps;
+    for (const auto& s : t.streams) {
+        const DirectionStream& d = dir == IoDir::read ? s.reads : s.writes;
+        total.ops += d.pattern.ops;
+        total.consecutive += d.pattern.consecutive;
+        total.sequential += d.pattern.sequential;
+        total.backward += d.pattern.backward;
+        for (const auto& [gap, times] : d.gaps) gaps[gap] += times;
+    }
+    for (const auto& [gap, times] : gaps)
+        if (times > total.strided) total.strided = times, total.stride = static_cast<int64_t>(gap);
+    return total;
+}
+
+PatternEvidence add_patterns(PatternEvidence a, const PatternEvidence& b) {
+    a.ops += b.ops;
+    a.consecutive += b.consecutive;
+    a.sequential += b.sequential;
+    a.backward += b.backward;
+    if (b.strided > a.strided) a.strided = b.strided, a.stride = b.stride;
+    return a;
+}
+
+std::string pattern_name(const PatternEvidence& p) {
+    if (p.ops == 0) return "unknown";
+    double consecutive = share(p.consecutive, p.ops);
+    if (consecutive >= kSequentialShare) return "sequential";
+    if (share(p.strided, p.ops) >= kSequentialShare && p.stride > 0) return "strided";
+    if (consecutive <= kRandomShare) return "random";
+    return "mixed";
+}
+
+uint64_t dominant_size(const ValueCounts& sizes) {
+    uint64_t total = total_of(sizes);
+    for (const auto& [size, count] : sizes)
+        if (share(count, total) >= kDominantShare) return size;
+    return 0;
+}
+
+std::string flush_call_of(const ThreadState& t) {
+    uint64_t most = std::max({t.fsyncs, t.fdatasyncs, t.sync_file_ranges});
+    if (most == 0) return {};
+    if (most == t.fdatasyncs) return "fdatasync";
+    if (most == t.fsyncs) return "fsync";
+    return "sync_file_range";
+}
+
+ThreadProfile profile_of(const ThreadState& t, const ClassifierOptions& options) {
+    ThreadProfile p;
+    p.thread = &t;
+    p.engine = engine_of(t, options.source_kind);
+    uint64_t ops = t.data_ops();
+    p.read_share = share(t.reads.ops, ops);
+    if (ops == 0) p.direction = "unknown";
+    else if (p.read_share >= kOneDirectionShare) p.direction = "read";
+    else if (p.read_share <= 1 - kOneDirectionShare) p.direction = "write";
+    else p.direction = "readwrite";
+    p.pattern = pattern_name(add_patterns(merged_pattern(t, IoDir::read), merged_pattern(t, IoDir::write)));
+    p.direct = share(t.direct_ops, ops) >= 0.5;
+    p.sync = share(t.sync_ops, t.writes.ops) >= 0.5 ? "sync" : share(t.dsync_ops, t.writes.ops) >= 0.5 ? "dsync" : "none";
+    p.flush_call = flush_call_of(t);
+    p.writes_per_flush = quantile_of(t.writes_per_flush, 0.5);
+    p.read_bs = dominant_size(t.reads.sizes);
+    p.write_bs = dominant_size(t.writes.sizes);
+    if (!t.inflight.empty()) p.iodepth = quantile_of(t.inflight, 0.99);
+    else if (p.engine == "io_uring" && t.uring_entries) p.iodepth = t.uring_entries;
+    return p;
+}
+
+bool same_job(const ThreadProfile& a, const ThreadProfile& b) {
+    auto near = [](uint64_t x, uint64_t y) {
+        return x == y || (std::max(x, y) - std::min(x, y)) * 4 <= std::max(x, y);  // within 25%
+    };
+    return a.engine == b.engine && a.direction == b.direction && a.pattern == b.pattern &&
+           a.direct == b.direct && a.sync == b.sync && a.flush_call == b.flush_call &&
+           near(a.writes_per_flush, b.writes_per_flush) && near(a.iodepth, b.iodepth) &&
+           a.read_bs == b.read_bs && a.write_bs == b.write_bs &&
+           std::abs(a.read_share - b.read_share) <= 0.10;
+}
+
+// What a group accumulates from its threads.
+struct GroupTotals {
+    DirectionTotals reads, writes;
+    PatternEvidence read_pattern, write_pattern;
+    uint64_t fsyncs = 0, fdatasyncs = 0, sync_file_ranges = 0;
+    ValueCounts writes_per_flush;
+    LogHistogram flush_latency_ns;
+    uint64_t direct_ops = 0, sync_ops = 0, dsync_ops = 0;
+    ValueCounts inflight, submit_batch, complete_batch, complete_min, uring_submit;
+    std::map<std::string, uint64_t> syscalls;
+    LogHistogram idle_gap_ns;
+    uint64_t busy_ns = 0, idle_ns = 0, first_ts = UINT64_MAX, last_end = 0, thread_active_ns = 0;
+    bool has_timing = false, has_durations = false;
+    uint32_t uring_entries = 0, uring_setup_flags = 0;
+    std::map<uint32_t, FileUse> files;
+    std::vector<uint64_t> files_per_thread;
+    std::vector<uint64_t> range_per_thread;
+    uint64_t offset_min = UINT64_MAX, offset_max = 0;
+    bool opened_read_only = false, opened_writable = false, opened_direct = false;
+};
+
+void add_direction(DirectionTotals& into, const DirectionTotals& from) {
+    into.ops += from.ops;
+    into.bytes += from.bytes;
+    into.errors += from.errors;
+    into.short_ops += from.short_ops;
+    for (const auto& [size, count] : from.sizes) into.sizes[size] += count;
+    into.latency_ns.merge(from.latency_ns);
+}
+
+void add_counts(ValueCounts& into, const ValueCounts& from) {
+    for (const auto& [value, count] : from) into[value] += count;
+}
+
+void add_thread(GroupTotals& g, const ThreadState& t, const trace::FileTable& files) {
+    add_direction(g.reads, t.reads);
+    add_direction(g.writes, t.writes);
+    g.read_pattern = add_patterns(g.read_pattern, merged_pattern(t, IoDir::read));
+    g.write_pattern = add_patterns(g.write_pattern, merged_pattern(t, IoDir::write));
+    g.fsyncs += t.fsyncs;
+    g.fdatasyncs += t.fdatasyncs;
+    g.sync_file_ranges += t.sync_file_ranges;
+    add_counts(g.writes_per_flush, t.writes_per_flush);
+    g.flush_latency_ns.merge(t.flush_latency_ns);
+    g.direct_ops += t.direct_ops;
+    g.sync_ops += t.sync_ops;
+    g.dsync_ops += t.dsync_ops;
+    add_counts(g.inflight, t.inflight);
+    add_counts(g.submit_batch, t.submit_batch);
+    add_counts(g.complete_batch, t.complete_batch);
+    add_counts(g.complete_min, t.complete_min);
+    add_counts(g.uring_submit, t.uring_submit);
+    for (size_t i = 0; i < kSyscallSlots; ++i)
+        if (t.syscalls[i]) g.syscalls[std::string(trace::syscall_name(static_cast<Syscall>(i)))] += t.syscalls[i];
+    g.idle_gap_ns.merge(t.idle_gap_ns);
+    g.busy_ns += t.busy_ns;
+    g.idle_ns += t.idle_ns;
+    if (t.has_timing) {
+        g.has_timing = true;
+        g.first_ts = std::min(g.first_ts, t.first_ts);
+        g.last_end = std::max(g.last_end, t.last_end);
+        g.thread_active_ns += t.last_end - t.first_ts;
+    }
+    g.has_durations |= t.has_durations;
+    g.uring_entries = std::max(g.uring_entries, t.uring_entries);
+    g.uring_setup_flags |= t.uring_setup_flags;
+    g.opened_read_only |= !t.opened_read_only.empty();
+    g.opened_writable |= !t.opened_writable.empty();
+    g.opened_direct |= t.opened_direct;
+
+    uint64_t thread_files = 0, thread_range = 0;
+    auto use_file = [&](uint32_t id) -> FileUse& {
+        FileUse& use = g.files[id];
+        if (use.path.empty()) {
+            const auto& info = files.get(id);
+            use.path = id ? info.path : "(unknown file)";
+            use.kind = info.kind == FileKind::block ? "block" : info.kind == FileKind::regular ? "regular" : "unknown";
+            use.size = info.size;
+        }
+        return use;
+    };
+    for (const auto& s : t.streams) {
+        if (s.ops == 0) continue;
+        FileUse& use = use_file(s.file_id);
+        use.ops += s.ops;
+        use.bytes += s.bytes;
+        ++thread_files;
+        if (s.has_range) {
+            thread_range += s.offset_max - s.offset_min;
+            g.offset_min = std::min(g.offset_min, s.offset_min);
+            g.offset_max = std::max(g.offset_max, s.offset_max);
+        }
+    }
+    // io_uring via strace: no per-file ops, but the files the thread opened are its files.
+    if (thread_files == 0) {
+        for (uint32_t id : t.opened_read_only) use_file(id), ++thread_files;
+        for (uint32_t id : t.opened_writable) use_file(id), ++thread_files;
+    }
+    g.files_per_thread.push_back(thread_files);
+    g.range_per_thread.push_back(thread_range);
+}
+
+DirectionEvidence direction_evidence(const DirectionTotals& d, const PatternEvidence& pattern) {
+    DirectionEvidence e;
+    e.ops = d.ops;
+    e.bytes = d.bytes;
+    e.errors = d.errors;
+    e.short_ops = d.short_ops;
+    e.sizes = d.sizes;
+    e.pattern = pattern;
+    e.latency_us = d.latency_ns.summary(1000.0);
+    return e;
+}
+
+// fio's bssplit for one direction: "4k/60:64k/40" from sizes holding >= 1% of ops.
+std::string bssplit_of(const ValueCounts& sizes) {
+    uint64_t total = total_of(sizes);
+    std::vector<std::pair<uint64_t, uint64_t>> kept;  // size, percent
+    uint64_t kept_percent = 0;
+    for (const auto& [size, count] : sizes) {
+        auto percent = static_cast<uint64_t>(std::lround(100.0 * share(count, total)));
+        if (percent >= 1) kept.emplace_back(size, percent), kept_percent += percent;
+    }
+    if (kept.empty()) return {};
+    // Rounding can leave the sum off 100; give the difference to the biggest share.
+    auto biggest = std::max_element(kept.begin(), kept.end(),
+                                    [](const auto& a, const auto& b) { return a.second < b.second; });
+    biggest->second = biggest->second + 100 - kept_percent;
+    std::string text;
+    for (const auto& [size, percent] : kept) {
+        if (!text.empty()) text += ':';
+        text += fio_size(size) + "/" + std::to_string(percent);
+    }
+    return text;
+}
+
+// Sets bs or bssplit: "bs": "4k" for one size, "bs": "4k,64k" for different read/write sizes,
+// "bssplit" when no single size dominates.
+void set_block_size(ordered_json& fio, const GroupTotals& g, const std::string& direction) {
+    bool reads = direction != "write", writes = direction != "read";
+    uint64_t rbs = reads ? dominant_size(g.reads.sizes) : 0;
+    uint64_t wbs = writes ? dominant_size(g.writes.sizes) : 0;
+    bool r_ok = !reads || rbs, w_ok = !writes || wbs;
+    if (r_ok && w_ok) {
+        if (reads && writes && rbs != wbs) fio["bs"] = fio_size(rbs) + "," + fio_size(wbs);
+        else fio["bs"] = fio_size(reads ? rbs : wbs);
+        return;
+    }
+    std::string rsplit = reads ? bssplit_of(g.reads.sizes) : "";
+    std::string wsplit = writes ? bssplit_of(g.writes.sizes) : "";
+    if (reads && writes) fio["bssplit"] = rsplit + "," + wsplit;
+    else fio["bssplit"] = reads ? rsplit : wsplit;
+}
+
+uint64_t round_up(uint64_t value, uint64_t unit) { return unit ? (value + unit - 1) / unit * unit : value; }
+
+std::string rw_value(const std::string& direction, const std::string& pattern, int64_t stride) {
+    bool random = pattern == "random" || pattern == "mixed";
+    std::string rw;
+    if (direction == "read") rw = random ? "randread" : "read";
+    else if (direction == "write") rw = random ? "randwrite" : "write";
+    else rw = random ? "randrw" : "rw";
+    if (pattern == "strided" && stride > 0) rw += ":" + fio_size(static_cast<uint64_t>(stride));
+    return rw;
+}
+
+struct GroupBuilder {
+    const ClassifierOptions& options;
+    const trace::FileTable& files;
+
+    JobGroup build(const std::vector<const ThreadProfile*>& members) const {
+        const ThreadProfile& first = *members.front();
+        GroupTotals g;
+        JobGroup group;
+        std::set<int32_t> processes;
+        for (const auto* m : members) {
+            add_thread(g, *m->thread, files);
+            group.threads.push_back(m->thread->tid);
+            processes.insert(m->thread->tgid);
+        }
+        group.processes.assign(processes.begin(), processes.end());
+        for (auto& [id, use] : g.files) group.files.push_back(use);
+        std::sort(group.files.begin(), group.files.end(),
+                  [](const FileUse& a, const FileUse& b) { return a.path < b.path; });
+        group.engine = first.engine;
+        group.evidence = evidence_of(g);
+
+        bool uring_blind = first.engine == "io_uring" && g.reads.ops + g.writes.ops == 0;
+        if (uring_blind) {
+            describe_blind_uring(group, g);
+        } else {
+            uint64_t ops = g.reads.ops + g.writes.ops;
+            double read_share = share(g.reads.ops, ops);
+            group.direction = first.direction;
+            group.pattern = pattern_name(add_patterns(g.read_pattern, g.write_pattern));
+            fio_pattern_options(group, g, read_share);
+        }
+        fio_common_options(group, g, members.size(), processes);
+        group.name = group_name(group);
+        return group;
+    }
+
+    Evidence evidence_of(const GroupTotals& g) const {
+        Evidence e;
+        e.reads = direction_evidence(g.reads, g.read_pattern);
+        e.writes = direction_evidence(g.writes, g.write_pattern);
+        e.fsyncs = g.fsyncs;
+        e.fdatasyncs = g.fdatasyncs;
+        e.sync_file_ranges = g.sync_file_ranges;
+        e.writes_per_flush = g.writes_per_flush;
+        e.flush_latency_us = g.flush_latency_ns.summary(1000.0);
+        e.syscalls = g.syscalls;
+        e.direct_ops = g.direct_ops;
+        e.sync_ops = g.sync_ops;
+        e.dsync_ops = g.dsync_ops;
+        e.inflight = g.inflight;
+        e.submit_batch = g.submit_batch;
+        add_counts(e.submit_batch, g.uring_submit);
+        e.complete_batch = g.complete_batch;
+        e.complete_min = g.complete_min;
+        e.idle_gap_us = g.idle_gap_ns.summary(1000.0);
+        if (g.has_timing && g.last_end > g.first_ts) {
+            double active_s = static_cast<double>(g.last_end - g.first_ts) / 1e9;
+            e.active_seconds = active_s;
+            e.iops = static_cast<double>(g.reads.ops + g.writes.ops) / active_s;
+            e.bandwidth_bytes_s = static_cast<double>(g.reads.bytes + g.writes.bytes) / active_s;
+            if (g.thread_active_ns)
+                e.busy_fraction = std::min(1.0, static_cast<double>(g.busy_ns) / static_cast<double>(g.thread_active_ns));
+        }
+        if (g.offset_max) {
+            e.offset_min = g.offset_min;
+            e.offset_max = g.offset_max;
+        }
+        return e;
+    }
+
+    void fio_pattern_options(JobGroup& group, const GroupTotals& g, double read_share) const {
+        ordered_json& fio = group.fio;
+        PatternEvidence both = add_patterns(g.read_pattern, g.write_pattern);
+        fio["rw"] = rw_value(group.direction, group.pattern, both.stride);
+        if (group.direction == "readwrite") fio["rwmixread"] = std::lround(read_share * 100);
+        if (group.pattern == "mixed")
+            fio["percentage_random"] = std::lround(100.0 * (1.0 - share(both.consecutive, both.ops)));
+        if (group.pattern == "unknown")
+            group.unknown["pattern"] = "no offsets were seen for this group's IO";
+        set_block_size(fio, g, group.direction);
+    }
+
+    void describe_blind_uring(JobGroup& group, const GroupTotals& g) const {
+        const std::string why = "strace cannot see the requests inside io_uring rings (opcode, offset, length); "
+                                "use --source bpf to see them";
+        group.pattern = "unknown";
+        group.unknown["rw"] = why;
+        group.unknown["bs"] = why;
+        group.unknown["pattern"] = why;
+        group.unknown["latency"] = why;
+        if (g.opened_read_only && !g.opened_writable) {
+            group.direction = "read";
+            group.notes.push_back("direction inferred: every file this group opened was opened read-only");
+        } else {
+            group.direction = "unknown";
+        }
+    }
+
+    void fio_common_options(JobGroup& group, const GroupTotals& g, size_t jobs,
+                            const std::set<int32_t>& processes) const {
+        ordered_json& fio = group.fio;
+        uint64_t ops = g.reads.ops + g.writes.ops;
+        bool blind = ops == 0;
+        fio["ioengine"] = group.engine;
+        // Blind io_uring: the files' open flags still tell O_DIRECT.
+        if (blind) fio["direct"] = g.opened_direct ? 1 : 0;
+        else fio["direct"] = share(g.direct_ops, ops) >= 0.5 ? 1 : 0;
+        if (share(g.sync_ops, g.writes.ops) >= 0.5) fio["sync"] = "sync";
+        else if (share(g.dsync_ops, g.writes.ops) >= 0.5) fio["sync"] = "dsync";
+        flush_options(group, g);
+        depth_options(group, g);
+        fio["numjobs"] = jobs;
+        if (jobs > 1 && processes.size() == 1 && *processes.begin() != 0) fio["thread"] = 1;
+        size_options(group, g);
+        rate_options(group, g);
+    }
+
+    void flush_options(JobGroup& group, const GroupTotals& g) const {
+        uint64_t flushes = g.fsyncs + g.fdatasyncs + g.sync_file_ranges;
+        if (flushes == 0 || g.writes.ops == 0) return;
+        std::string call = g.fdatasyncs >= g.fsyncs ? "fdatasync" : "fsync";
+        if (g.sync_file_ranges > g.fsyncs + g.fdatasyncs) call = "sync_file_range";
+        uint64_t intervals = total_of(g.writes_per_flush);
+        if (intervals >= 3) {
+            uint64_t every = quantile_of(g.writes_per_flush, 0.5);
+            if (call == "sync_file_range") group.fio["sync_file_range"] = "write:" + std::to_string(every);
+            else group.fio[call] = every;
+            uint64_t at_median = g.writes_per_flush.count(every) ? g.writes_per_flush.at(every) : 0;
+            if (share(at_median, intervals) < 0.8)
+                group.notes.push_back(call + " cadence is irregular; " + std::to_string(every) +
+                                      " writes per flush is the median");
+        } else {
+            group.fio["end_fsync"] = 1;
+            group.notes.push_back("only " + std::to_string(flushes) + " flush call(s) seen, after many writes: "
+                                  "modelled as a flush at the end (end_fsync)");
+        }
+    }
+
+    void depth_options(JobGroup& group, const GroupTotals& g) const {
+        ordered_json& fio = group.fio;
+        if (group.engine == "libaio") {
+            fio["iodepth"] = std::max<uint64_t>(1, quantile_of(g.inflight, 0.99));
+            fio["iodepth_batch_submit"] = std::max<uint64_t>(1, quantile_of(g.submit_batch, 0.5));
+            fio["iodepth_batch_complete_min"] = quantile_of(g.complete_min, 0.5);
+            if (options.source_kind == "strace")
+                group.unknown["latency"] = "strace cannot pair libaio completions with their requests; "
+                                           "per-request latency needs --source bpf";
+        } else if (group.engine == "io_uring") {
+            if (!g.inflight.empty()) {
+                fio["iodepth"] = std::max<uint64_t>(1, quantile_of(g.inflight, 0.99));
+            } else if (g.uring_entries) {
+                fio["iodepth"] = g.uring_entries;
+                group.notes.push_back("iodepth is the io_uring ring size (" + std::to_string(g.uring_entries) +
+                                      " entries), an upper bound: strace cannot see completions in the ring");
+            }
+            if (!g.uring_submit.empty()) fio["iodepth_batch_submit"] = quantile_of(g.uring_submit, 0.5);
+            if (g.uring_setup_flags & trace::kUringSetupSqpoll) fio["sqthread_poll"] = 1;
+            if (g.uring_setup_flags & trace::kUringSetupIopoll) fio["hipri"] = 1;
+        } else {
+            fio["iodepth"] = 1;
+        }
+    }
+
+    void size_options(JobGroup& group, const GroupTotals& g) const {
+        ordered_json& fio = group.fio;
+        uint64_t nrfiles = g.files_per_thread.empty()
+                               ? 0
+                               : *std::max_element(g.files_per_thread.begin(), g.files_per_thread.end());
+        if (nrfiles > 1) fio["nrfiles"] = nrfiles;
+        uint64_t range = g.range_per_thread.empty()
+                             ? 0
+                             : *std::max_element(g.range_per_thread.begin(), g.range_per_thread.end());
+        if (range) {
+            fio["size"] = fio_size(round_up(range, 4096));
+            if (g.offset_min != UINT64_MAX && g.offset_min > 0 && group.files.size() == 1)
+                fio["offset"] = fio_size(g.offset_min / 4096 * 4096);
+        } else {
+            group.unknown["size"] = "no offsets were seen, so the range the workload touches is unknown";
+        }
+    }
+
+    void rate_options(JobGroup& group, const GroupTotals& g) const {
+        if (!g.has_timing) {
+            group.unknown["rate"] = "the trace has no timestamps (strace -tt or -ttt gives them)";
+            return;
+        }
+        if (!g.has_durations) group.unknown["latency"] = "the trace has no syscall durations (strace -T gives them)";
+        if (g.thread_active_ns == 0) return;
+        double idle = static_cast<double>(g.idle_ns) / static_cast<double>(g.thread_active_ns);
+        if (idle < 1.0 - options.saturated_busy_fraction) return;  // saturated: no rate limit
+        uint64_t gap_us = static_cast<uint64_t>(g.idle_gap_ns.quantile(0.5) / 1000.0);
+        double regular = g.idle_gap_ns.quantile(0.9) / std::max(1.0, g.idle_gap_ns.quantile(0.5));
+        if (regular <= 3.0) {
+            group.fio["thinktime"] = gap_us;
+            group.notes.push_back("not saturated: idle " + std::to_string(std::lround(idle * 100)) +
+                                  "% of the time, gaps of about " + std::to_string(gap_us) + " µs between IOs");
+        } else {
+            uint64_t ops = g.reads.ops + g.writes.ops;
+            double per_job_iops = static_cast<double>(ops) / (static_cast<double>(g.thread_active_ns) / 1e9);
+            group.fio["rate_iops"] = std::max<int64_t>(1, std::lround(per_job_iops));
+            group.notes.push_back("not saturated: idle " + std::to_string(std::lround(idle * 100)) +
+                                  "% of the time at irregular gaps; modelled as a rate limit");
+        }
+    }
+
+    static std::string group_name(const JobGroup& group) {
+        std::string name;
+        if (group.fio.contains("rw")) name = group.fio["rw"].get<std::string>();
+        else name = group.direction == "unknown" ? "io" : group.direction;
+        auto colon = name.find(':');
+        if (colon != std::string::npos) name = name.substr(0, colon) + "-strided";
+        if (group.fio.contains("bs")) name += "-" + group.fio["bs"].get<std::string>();
+        name += "-" + group.engine;
+        return name;
+    }
+};
+
+}  // namespace
+
+WorkloadModel Classifier::finish(const trace::FileTable& files, WorkloadModel base) const {
+    const Impl& impl = *impl_;
+    std::vector<ThreadProfile> profiles;
+    std::vector<const ThreadState*> ordered;
+    for (const auto& [tid, t] : impl.threads) ordered.push_back(&t);
+    std::sort(ordered.begin(), ordered.end(), [](auto* a, auto* b) { return a->tid < b->tid; });
+    for (const ThreadState* t : ordered) {
+        bool does_io = t->data_ops() || t->async_requests || t->uring_enters || !t->submit_batch.empty();
+        if (does_io) profiles.push_back(profile_of(*t, impl.options));
+    }
+
+    std::vector<std::vector<const ThreadProfile*>> clusters;
+    for (const auto& p : profiles) {
+        auto it = std::find_if(clusters.begin(), clusters.end(),
+                               [&](const auto& c) { return same_job(*c.front(), p); });
+        if (it == clusters.end()) clusters.push_back({&p});
+        else it->push_back(&p);
+    }
+
+    GroupBuilder builder{impl.options, files};
+    base.groups.clear();
+    std::map<std::string, int> names;
+    for (const auto& cluster : clusters) {
+        JobGroup group = builder.build(cluster);
+        if (int n = names[group.name]++; n > 0) group.name += "-" + std::to_string(n + 1);
+        base.groups.push_back(std::move(group));
+    }
+    // Biggest groups first: the reader looks at the top row.
+    std::stable_sort(base.groups.begin(), base.groups.end(), [](const JobGroup& a, const JobGroup& b) {
+        auto ops = [](const JobGroup& g) { return g.evidence.reads.ops + g.evidence.writes.ops; };
+        return ops(a) > ops(b);
+    });
+    for (const auto& [what, count] : impl.ignored) base.ignored[what] += count;
+    base.source.events = impl.io_events;
+    return base;
+}
+
+}  // namespace iodiag::model

@@ -1,0 +1,430 @@
+// The classifier on synthetic event streams: each stream is what a trace source would emit for a
+// known fio job, and the model must name that job back.
+#include <catch2/catch.hpp>
+
+#include <random>
+
+#include "model/classifier.hpp"
+
+using namespace iodiag;
+using namespace iodiag::trace;
+using model::Classifier;
+using model::WorkloadModel;
+
+namespace {
+
+constexpr uint64_t kUs = 1000;
+
+struct Stream {
+    Classifier classifier;
+    FileTable files;
+    uint64_t now = 1'000'000'000;
+
+    explicit Stream(model::ClassifierOptions options = {}) : classifier(options) {}
+
+    uint32_t file(const std::string& path) { return files.intern(path, FileKind::regular); }
+
+    IoEvent base(int32_t tid, Syscall call, EventKind kind, uint64_t dur = 10 * kUs) {
+        IoEvent e;
+        e.tid = tid;
+        e.tgid = tid;
+        e.call = call;
+        e.kind = kind;
+        e.ts_ns = now;
+        e.dur_ns = dur;
+        now += dur + 2 * kUs;
+        return e;
+    }
+
+    void data(int32_t tid, Syscall call, IoDir dir, uint32_t file_id, uint64_t offset, uint64_t bytes,
+              uint32_t open_flags = kOpenFlagsKnown | kOpenRead | kOpenWrite, uint64_t dur = 10 * kUs) {
+        IoEvent e = base(tid, call, EventKind::data, dur);
+        e.dir = dir;
+        e.fd = 3;
+        e.file_id = file_id;
+        e.file_kind = FileKind::regular;
+        e.offset = offset;
+        e.offset_kind = OffsetKind::absolute;
+        e.bytes = bytes;
+        e.ret = static_cast<int64_t>(bytes);
+        e.open_flags = open_flags;
+        classifier.on_event(e);
+    }
+
+    void flush(int32_t tid, Syscall call, uint32_t file_id) {
+        IoEvent e = base(tid, call, EventKind::flush);
+        e.fd = 3;
+        e.file_id = file_id;
+        e.file_kind = FileKind::regular;
+        classifier.on_event(e);
+    }
+
+    WorkloadModel finish() { return classifier.finish(files, WorkloadModel{}); }
+};
+
+const model::JobGroup& only_group(const WorkloadModel& m) {
+    REQUIRE(m.groups.size() == 1);
+    return m.groups.front();
+}
+
+// An fio option of a group, or null when the model does not set it (so a CHECK fails cleanly).
+model::ordered_json opt(const model::JobGroup& g, const char* key) {
+    return g.fio.contains(key) ? g.fio.at(key) : model::ordered_json();
+}
+
+}  // namespace
+
+TEST_CASE("sequential buffered 128k preads are read/128k/psync", "[classifier]") {
+    Stream s;
+    uint32_t f = s.file("/data/seq");
+    for (uint64_t i = 0; i < 512; ++i) s.data(100, Syscall::pread64, IoDir::read, f, i * 131072, 131072);
+    auto m = s.finish();
+    const auto& g = only_group(m);
+    CHECK(opt(g, "rw") == "read");
+    CHECK(opt(g, "bs") == "128k");
+    CHECK(opt(g, "ioengine") == "psync");
+    CHECK(opt(g, "direct") == 0);
+    CHECK(opt(g, "iodepth") == 1);
+    CHECK(opt(g, "numjobs") == 1);
+    CHECK(opt(g, "size") == "64m");
+    CHECK(g.pattern == "sequential");
+    CHECK(g.evidence.reads.pattern.consecutive == 511);
+    CHECK(g.evidence.reads.ops == 512);
+    CHECK(g.evidence.reads.sizes.at(131072) == 512);
+    CHECK_FALSE(g.fio.contains("thinktime"));
+    CHECK(g.name == "read-128k-psync");
+}
+
+TEST_CASE("random direct 4k pwrites are randwrite with direct=1", "[classifier]") {
+    Stream s;
+    uint32_t f = s.file("/data/rand");
+    std::mt19937_64 rng(7);
+    for (int i = 0; i < 2000; ++i)
+        s.data(7, Syscall::pwrite64, IoDir::write, f, (rng() % 16384) * 4096, 4096,
+               kOpenFlagsKnown | kOpenWrite | kOpenDirect);
+    auto m = s.finish();
+    const auto& g = only_group(m);
+    CHECK(opt(g, "rw") == "randwrite");
+    CHECK(opt(g, "bs") == "4k");
+    CHECK(opt(g, "direct") == 1);
+    CHECK(g.direction == "write");
+    CHECK(g.evidence.direct_ops == 2000);
+}
+
+TEST_CASE("four randrw 70/30 threads on their own files form one group of four jobs", "[classifier]") {
+    Stream s;
+    std::mt19937_64 rng(3);
+    for (int job = 0; job < 4; ++job) {
+        uint32_t f = s.file("/data/job." + std::to_string(job) + ".0");
+        for (int i = 0; i < 3000; ++i) {
+            IoDir dir = rng() % 100 < 70 ? IoDir::read : IoDir::write;
+            s.data(200 + job, dir == IoDir::read ? Syscall::pread64 : Syscall::pwrite64, dir, f,
+                   (rng() % 8192) * 4096, 4096);
+        }
+    }
+    auto m = s.finish();
+    const auto& g = only_group(m);
+    CHECK(opt(g, "rw") == "randrw");
+    CHECK(opt(g, "numjobs") == 4);
+    CHECK(std::abs(opt(g, "rwmixread").get<int>() - 70) <= 3);
+    CHECK(g.files.size() == 4);
+    CHECK_FALSE(g.fio.contains("nrfiles"));  // one file per job
+    CHECK_FALSE(g.fio.contains("thread"));   // separate processes (tgid == tid)
+    CHECK(g.threads.size() == 4);
+}
+
+TEST_CASE("threads of one process set fio's thread option", "[classifier]") {
+    Stream s;
+    uint32_t f = s.file("/data/shared");
+    for (int tid = 11; tid <= 13; ++tid)
+        for (uint64_t i = 0; i < 100; ++i) {
+            IoEvent e = s.base(tid, Syscall::pread64, EventKind::data);
+            e.tgid = 10;
+            e.dir = IoDir::read;
+            e.fd = 3;
+            e.file_id = f;
+            e.file_kind = FileKind::regular;
+            e.offset = i * 8192;
+            e.offset_kind = OffsetKind::absolute;
+            e.bytes = 8192;
+            e.ret = 8192;
+            s.classifier.on_event(e);
+        }
+    auto m = s.finish();
+    const auto& g = only_group(m);
+    CHECK(opt(g, "numjobs") == 3);
+    CHECK(opt(g, "thread") == 1);
+    CHECK(g.processes == std::vector<int32_t>{10});
+}
+
+TEST_CASE("sequential 4k writes each followed by fdatasync give fdatasync=1", "[classifier]") {
+    Stream s;
+    uint32_t f = s.file("/data/log");
+    for (uint64_t i = 0; i < 300; ++i) {
+        s.data(5, Syscall::write, IoDir::write, f, i * 4096, 4096);
+        s.flush(5, Syscall::fdatasync, f);
+    }
+    auto m = s.finish();
+    const auto& g = only_group(m);
+    CHECK(opt(g, "rw") == "write");
+    CHECK(opt(g, "ioengine") == "sync");
+    CHECK(opt(g, "fdatasync") == 1);
+    CHECK_FALSE(g.fio.contains("fsync"));
+    CHECK(g.evidence.fdatasyncs == 300);
+    CHECK(g.evidence.writes_per_flush.at(1) == 300);
+}
+
+TEST_CASE("fsync every 4 writes gives fsync=4", "[classifier]") {
+    Stream s;
+    uint32_t f = s.file("/data/log");
+    for (uint64_t i = 0; i < 400; ++i) {
+        s.data(5, Syscall::pwrite64, IoDir::write, f, i * 4096, 4096);
+        if (i % 4 == 3) s.flush(5, Syscall::fsync, f);
+    }
+    auto m = s.finish();
+    const auto& g = only_group(m);
+    CHECK(opt(g, "fsync") == 4);
+}
+
+TEST_CASE("O_SYNC and O_DSYNC writes set fio's sync option", "[classifier]") {
+    for (auto [flag, expected] : {std::pair{kOpenSync, "sync"}, std::pair{kOpenDsync, "dsync"}}) {
+        Stream s;
+        uint32_t f = s.file("/data/sync");
+        for (uint64_t i = 0; i < 50; ++i)
+            s.data(5, Syscall::pwrite64, IoDir::write, f, i * 4096, 4096, kOpenFlagsKnown | kOpenWrite | flag);
+        auto m = s.finish();
+    const auto& g = only_group(m);
+        CHECK(opt(g, "sync") == expected);
+    }
+}
+
+namespace {
+// libaio as strace shows it: each iocb as an AsyncRequest, then the io_submit event; completions
+// only as counts from io_getevents. The app keeps `depth` in flight, reaping one at a time.
+void libaio_run(Stream& s, int32_t tid, uint32_t f, uint64_t depth, uint64_t total, std::mt19937_64& rng) {
+    uint64_t inflight = 0, submitted = 0;
+    while (submitted < total) {
+        while (inflight < depth && submitted < total) {
+            AsyncRequest r;
+            r.tid = tid;
+            r.tgid = tid;
+            r.ctx = 0xabc;
+            r.dir = IoDir::read;
+            r.fd = 5;
+            r.file_id = f;
+            r.open_flags = kOpenFlagsKnown | kOpenRead | kOpenDirect;
+            r.offset = (rng() % 4096) * 8192;
+            r.bytes = 8192;
+            r.submit_ns = s.now;
+            s.classifier.on_async(r);
+            IoEvent e = s.base(tid, Syscall::io_submit, EventKind::aio_submit);
+            e.ctx = 0xabc;
+            e.count = 1;
+            e.ret = 1;
+            s.classifier.on_event(e);
+            ++inflight, ++submitted;
+        }
+        IoEvent reap = s.base(tid, Syscall::io_getevents, EventKind::aio_reap);
+        reap.ctx = 0xabc;
+        reap.count = 1;
+        reap.count2 = static_cast<uint32_t>(depth);
+        reap.ret = 1;
+        s.classifier.on_event(reap);
+        --inflight;
+    }
+}
+}  // namespace
+
+TEST_CASE("libaio iodepth 16 is recovered from submit and reap counts", "[classifier]") {
+    Stream s;
+    std::mt19937_64 rng(1);
+    libaio_run(s, 42, s.file("/data/aio"), 16, 5000, rng);
+    auto m = s.finish();
+    const auto& g = only_group(m);
+    CHECK(opt(g, "ioengine") == "libaio");
+    CHECK(opt(g, "rw") == "randread");
+    CHECK(opt(g, "bs") == "8k");
+    CHECK(opt(g, "direct") == 1);
+    CHECK(opt(g, "iodepth") == 16);
+    CHECK(opt(g, "iodepth_batch_submit") == 1);
+    CHECK(opt(g, "iodepth_batch_complete_min") == 1);
+    CHECK(g.unknown.count("latency") == 1);
+    CHECK(g.evidence.inflight.at(16) > 4900);
+}
+
+TEST_CASE("io_uring seen only through syscalls: engine, depth bound and batch, rw and bs unknown",
+          "[classifier]") {
+    Stream s;
+    uint32_t f = s.file("/data/uring");
+    IoEvent open = s.base(9, Syscall::openat, EventKind::open);
+    open.fd = 6;
+    open.file_id = f;
+    open.file_kind = FileKind::regular;
+    open.open_flags = kOpenFlagsKnown | kOpenRead | kOpenDirect;
+    open.ret = 6;
+    s.classifier.on_event(open);
+    IoEvent setup = s.base(9, Syscall::io_uring_setup, EventKind::uring_setup);
+    setup.count = 32;
+    setup.ret = 7;
+    s.classifier.on_event(setup);
+    for (int i = 0; i < 500; ++i) {
+        IoEvent enter = s.base(9, Syscall::io_uring_enter, EventKind::uring_enter);
+        enter.fd = 7;
+        enter.count = 8;
+        enter.count2 = 1;
+        enter.flags = kUringEnterGetevents;
+        enter.ret = 8;
+        s.classifier.on_event(enter);
+    }
+    auto m = s.finish();
+    const auto& g = only_group(m);
+    CHECK(opt(g, "ioengine") == "io_uring");
+    CHECK(opt(g, "iodepth") == 32);
+    CHECK(opt(g, "iodepth_batch_submit") == 8);
+    CHECK(opt(g, "direct") == 1);
+    CHECK_FALSE(g.fio.contains("rw"));
+    CHECK_FALSE(g.fio.contains("bs"));
+    CHECK(g.unknown.count("rw") == 1);
+    CHECK(g.unknown.count("bs") == 1);
+    CHECK(g.direction == "read");
+    REQUIRE(g.files.size() == 1);
+    CHECK(g.files[0].path == "/data/uring");
+}
+
+TEST_CASE("a sequential log writer and random readers are two job groups", "[classifier]") {
+    Stream s;
+    uint32_t log = s.file("/db/wal"), table = s.file("/db/table");
+    std::mt19937_64 rng(5);
+    for (uint64_t i = 0; i < 3000; ++i) {
+        int32_t reader = 301 + static_cast<int32_t>(i % 3);
+        s.data(reader, Syscall::pread64, IoDir::read, table, (rng() % 100000) * 8192, 8192);
+        if (i % 3 == 0) {
+            s.data(300, Syscall::pwrite64, IoDir::write, log, (i / 3) * 16384, 16384);
+            s.flush(300, Syscall::fdatasync, log);
+        }
+    }
+    auto m = s.finish();
+    REQUIRE(m.groups.size() == 2);
+    const auto& readers = m.groups[0];
+    const auto& writer = m.groups[1];
+    CHECK(opt(readers, "rw") == "randread");
+    CHECK(opt(readers, "numjobs") == 3);
+    CHECK(opt(readers, "bs") == "8k");
+    CHECK(opt(writer, "rw") == "write");
+    CHECK(opt(writer, "bs") == "16k");
+    CHECK(opt(writer, "fdatasync") == 1);
+    CHECK(opt(writer, "numjobs") == 1);
+}
+
+TEST_CASE("no dominant size gives a bssplit", "[classifier]") {
+    Stream s;
+    uint32_t f = s.file("/data/mixed-sizes");
+    uint64_t offset = 0;
+    for (int i = 0; i < 1000; ++i) {
+        uint64_t bytes = i % 4 == 0 ? 65536 : 4096;  // 25% 64k, 75% 4k
+        s.data(1, Syscall::pread64, IoDir::read, f, offset, bytes);
+        offset += bytes;
+    }
+    auto m = s.finish();
+    const auto& g = only_group(m);
+    CHECK_FALSE(g.fio.contains("bs"));
+    CHECK(opt(g, "bssplit") == "4k/75:64k/25");
+}
+
+TEST_CASE("different read and write sizes give bs=R,W", "[classifier]") {
+    Stream s;
+    uint32_t f = s.file("/data/rw");
+    std::mt19937_64 rng(9);
+    for (int i = 0; i < 1000; ++i) {
+        if (i % 2) s.data(1, Syscall::pread64, IoDir::read, f, (rng() % 1000) * 4096, 4096);
+        else s.data(1, Syscall::pwrite64, IoDir::write, f, (rng() % 1000) * 65536, 65536);
+    }
+    auto m = s.finish();
+    const auto& g = only_group(m);
+    CHECK(opt(g, "bs") == "4k,64k");
+    CHECK(opt(g, "rwmixread") == 50);
+}
+
+TEST_CASE("half-sequential access is mixed with percentage_random", "[classifier]") {
+    Stream s;
+    uint32_t f = s.file("/data/half");
+    std::mt19937_64 rng(11);
+    uint64_t offset = 0;
+    for (int i = 0; i < 4000; ++i) {
+        offset = (rng() % 2) ? offset + 4096 : (rng() % 100000) * 4096;
+        s.data(1, Syscall::pread64, IoDir::read, f, offset, 4096);
+    }
+    auto m = s.finish();
+    const auto& g = only_group(m);
+    CHECK(g.pattern == "mixed");
+    CHECK(opt(g, "rw") == "randread");
+    CHECK(std::abs(opt(g, "percentage_random").get<int>() - 50) <= 5);
+}
+
+TEST_CASE("a constant hole between IOs is strided", "[classifier]") {
+    Stream s;
+    uint32_t f = s.file("/data/strided");
+    for (uint64_t i = 0; i < 500; ++i) s.data(1, Syscall::pread64, IoDir::read, f, i * 12288, 4096);
+    auto m = s.finish();
+    const auto& g = only_group(m);
+    CHECK(g.pattern == "strided");
+    CHECK(opt(g, "rw") == "read:8k");
+}
+
+TEST_CASE("regular idle gaps become thinktime; a busy thread gets none", "[classifier]") {
+    Stream s;
+    uint32_t f = s.file("/data/slow");
+    for (uint64_t i = 0; i < 200; ++i) {
+        s.data(1, Syscall::pread64, IoDir::read, f, i * 4096, 4096);
+        s.now += 5'000 * kUs;  // 5 ms idle
+    }
+    auto m = s.finish();
+    const auto& g = only_group(m);
+    REQUIRE(g.fio.contains("thinktime"));
+    auto think = opt(g, "thinktime").get<uint64_t>();
+    CHECK(think >= 4500);
+    CHECK(think <= 5400);
+}
+
+TEST_CASE("pipes, sockets and stdio are not modelled", "[classifier]") {
+    Stream s;
+    uint32_t pipe = s.files.intern("pipe:[123]", FileKind::pipe);
+    for (int i = 0; i < 10; ++i) {
+        IoEvent e = s.base(1, Syscall::read, EventKind::data);
+        e.dir = IoDir::read;
+        e.fd = 4;
+        e.file_id = pipe;
+        e.file_kind = FileKind::pipe;
+        e.bytes = 100;
+        e.ret = 100;
+        s.classifier.on_event(e);
+        IoEvent out = s.base(1, Syscall::write, EventKind::data);
+        out.dir = IoDir::write;
+        out.fd = 1;
+        out.bytes = 10;
+        out.ret = 10;
+        s.classifier.on_event(out);
+    }
+    auto m = s.finish();
+    CHECK(m.groups.empty());
+    CHECK(m.ignored.at("IO on pipes, sockets and pseudo files") == 10);
+    CHECK(m.ignored.at("IO on stdin/stdout/stderr") == 10);
+}
+
+TEST_CASE("failed calls count as errors, not as IO", "[classifier]") {
+    Stream s;
+    uint32_t f = s.file("/data/err");
+    for (uint64_t i = 0; i < 10; ++i) s.data(1, Syscall::pread64, IoDir::read, f, i * 4096, 4096);
+    IoEvent bad = s.base(1, Syscall::pread64, EventKind::data);
+    bad.dir = IoDir::read;
+    bad.fd = 3;
+    bad.file_id = f;
+    bad.file_kind = FileKind::regular;
+    bad.bytes = 4096;
+    bad.ret = -5;
+    s.classifier.on_event(bad);
+    auto m = s.finish();
+    const auto& g = only_group(m);
+    CHECK(g.evidence.reads.ops == 10);
+    CHECK(g.evidence.reads.errors == 1);
+}

@@ -1,0 +1,115 @@
+// model.json: round trip without loss, strict loading, atomic save.
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+#include <fstream>
+
+#include "model/workload_model.hpp"
+
+using namespace iodiag;
+using namespace iodiag::model;
+namespace fs = std::filesystem;
+
+namespace {
+
+WorkloadModel sample_model() {
+    WorkloadModel m;
+    m.tool_version = "0.1.0";
+    m.created = "2026-11-26T00:00:00Z";
+    m.target = {1234, "fio", {"fio", "job.fio"}};
+    m.source = {"strace", "strace -f -p 1234", "auto: bpf not built", 1000, 2, 900, 0};
+    m.duration_s = 10.5;
+    m.end_reason = "duration";
+    JobGroup g;
+    g.name = "randread-4k-psync";
+    g.threads = {1235, 1236};
+    g.processes = {1234};
+    g.files = {{"/data/f", "regular", 1 << 20, 800, 3276800}};
+    g.engine = "psync";
+    g.pattern = "random";
+    g.direction = "read";
+    g.fio = {{"rw", "randread"}, {"bs", "4k"}, {"ioengine", "psync"}, {"numjobs", 2}};
+    g.unknown["latency"] = "no -T";
+    g.notes = {"a note"};
+    g.evidence.reads.ops = 800;
+    g.evidence.reads.sizes = {{4096, 800}};
+    g.evidence.reads.latency_us = {800, 1.5, 3.25, 3, 5, 9, 12, 20};
+    g.evidence.inflight = {{1, 10}, {16, 790}};
+    g.evidence.syscalls = {{"pread64", 800}};
+    g.evidence.iops = 80.5;
+    m.groups.push_back(g);
+    m.ignored["IO on pipes"] = 3;
+    return m;
+}
+
+fs::path temp_dir() {
+    auto dir = fs::temp_directory_path() / ("iodiag-json-" + std::to_string(::getpid()));
+    fs::create_directories(dir);
+    return dir;
+}
+
+}  // namespace
+
+TEST_CASE("a model survives to_json/from_json unchanged", "[model]") {
+    WorkloadModel m = sample_model();
+    auto back = from_json(ordered_json::parse(to_json(m).dump()));
+    REQUIRE(back);
+    CHECK(*back == m);
+    CHECK(to_json(*back).dump() == to_json(m).dump());
+}
+
+TEST_CASE("model.json keeps fio options in their order and value counts as objects", "[model]") {
+    auto json = to_json(sample_model());
+    CHECK(json["schema_version"] == kSchemaVersion);
+    const auto& fio = json["groups"][0]["fio"];
+    CHECK(fio.begin().key() == "rw");
+    CHECK(json["groups"][0]["evidence"]["inflight"]["16"] == 790);
+}
+
+TEST_CASE("another schema version is refused with a clear message", "[model]") {
+    auto json = to_json(sample_model());
+    json["schema_version"] = 99;
+    auto back = from_json(json);
+    REQUIRE_FALSE(back);
+    CHECK(back.error().kind == ErrorKind::bad_input);
+    CHECK_THAT(back.error().message, Catch::Contains("schema_version 99"));
+}
+
+TEST_CASE("a model missing fields is reported, not half-loaded", "[model]") {
+    auto json = to_json(sample_model());
+    json["groups"][0].erase("fio");
+    auto back = from_json(json);
+    REQUIRE_FALSE(back);
+    CHECK_THAT(back.error().message, Catch::Contains("fio"));
+}
+
+TEST_CASE("save_model writes atomically and load_model reads it back", "[model]") {
+    auto dir = temp_dir();
+    auto path = (dir / "model.json").string();
+    REQUIRE(save_model(sample_model(), path));
+    CHECK(fs::exists(path));
+    for (const auto& entry : fs::directory_iterator(dir))
+        CHECK(entry.path().filename() == "model.json");  // no temp file left behind
+    auto back = load_model(path);
+    REQUIRE(back);
+    CHECK(*back == sample_model());
+
+    SECTION("a truncated file is bad input") {
+        std::string text;
+        {
+            std::ifstream in(path);
+            text.assign(std::istreambuf_iterator<char>(in), {});
+        }
+        std::ofstream(path, std::ios::trunc) << text.substr(0, text.size() / 2);
+        auto cut = load_model(path);
+        REQUIRE_FALSE(cut);
+        CHECK(cut.error().kind == ErrorKind::bad_input);
+    }
+    fs::remove_all(dir);
+}
+
+TEST_CASE("save_model into a missing directory fails with an output error", "[model]") {
+    auto result = save_model(sample_model(), "/nonexistent-dir/model.json");
+    REQUIRE_FALSE(result);
+    CHECK(result.error().kind == ErrorKind::output);
+}
