@@ -1,0 +1,21 @@
+// `iodiag demo`: traces a bundled two-group fio workload end to end.
+#pragma once
+
+#include <string>
+
+namespace CLI {
+class App;
+}
+
+namespace iodiag::cli {
+
+struct DemoOptions {
+    std::string keep_dir;   // run in this folder and keep everything (default: a temp folder,
+                            // data files removed afterwards)
+    bool progress = false;
+};
+
+void add_demo_command(CLI::App& app, DemoOptions& options);
+int run_demo(const DemoOptions& options);
+
+}  // namespace iodiag::cli

@@ -1,0 +1,262 @@
+#include "cli/cmd_model.hpp"
+
+#include <cmath>
+#include <ctime>
+#include <filesystem>
+#include <iostream>
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include "cli/exit_codes.hpp"
+#include "cli/output_path.hpp"
+#include "common/table.hpp"
+#include "common/units.hpp"
+#include "model/classifier.hpp"
+#include "model/workload_model.hpp"
+#include "trace/proc_fd.hpp"
+#include "trace/strace_parser.hpp"
+#include "trace/strace_source.hpp"
+#include "trace/syscall_decoder.hpp"
+
+namespace iodiag::cli {
+namespace {
+
+constexpr uint64_t kDefaultAttachMs = 10'000;
+constexpr const char* kAutoWhy = "auto: strace (bpf and perf sources not built yet)";
+
+std::string utc_now_iso8601() {
+    std::time_t now = std::time(nullptr);
+    std::tm tm{};
+    gmtime_r(&now, &tm);
+    char buf[32];
+    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return buf;
+}
+
+double seconds_between(uint64_t first_ns, uint64_t last_ns) {
+    return last_ns > first_ns ? static_cast<double>(last_ns - first_ns) / 1e9 : 0.0;
+}
+
+// A fio option's value as a table cell: strings bare, numbers as written, absent as "-".
+std::string fio_cell(const model::ordered_json& fio, const char* key) {
+    if (!fio.contains(key)) return "-";
+    const auto& value = fio.at(key);
+    return value.is_string() ? value.get<std::string>() : value.dump();
+}
+
+// bssplit can run long; the table shows its start, model.json has all of it.
+std::string bs_cell(const model::ordered_json& fio) {
+    constexpr size_t kMax = 24;
+    std::string cell = fio.contains("bs") ? fio_cell(fio, "bs") : fio_cell(fio, "bssplit");
+    if (cell.size() > kMax) cell = cell.substr(0, kMax - 3) + "...";
+    return cell;
+}
+
+std::string sync_cell(const model::ordered_json& fio) {
+    std::string cell;
+    for (const char* key : {"sync", "fsync", "fdatasync"}) {
+        if (!fio.contains(key)) continue;
+        if (!cell.empty()) cell += ",";
+        cell += std::string(key) + "=" + fio_cell(fio, key);
+    }
+    return cell.empty() ? "-" : cell;
+}
+
+void print_summary(const model::WorkloadModel& model, const std::string& output) {
+    const auto& target = model.target;
+    std::string who = target.pid ? fmt::format("pid {}", target.pid) : std::string("the log");
+    if (!target.comm.empty()) who += " (" + target.comm + ")";
+    fmt::print("traced {} for {:.1f}s with {}: {} lines, {} IO events, ended: {}\n\n", who,
+               model.duration_s, model.source.kind, model.source.lines, model.source.events,
+               model.end_reason);
+
+    using Align = Table::Align;
+    Table table({{"group", Align::left},   {"threads", Align::right}, {"engine", Align::left},
+                 {"rw", Align::left},      {"bs", Align::left},       {"direct", Align::right},
+                 {"sync", Align::left},    {"iodepth", Align::right}, {"IOPS", Align::right},
+                 {"files", Align::right}});
+    for (const auto& group : model.groups) {
+        const auto& fio = group.fio;
+        table.add_row({group.name, std::to_string(group.threads.size()), group.engine,
+                       fio_cell(fio, "rw"),
+                       bs_cell(fio),
+                       fio_cell(fio, "direct"), sync_cell(fio), fio_cell(fio, "iodepth"),
+                       fmt::format("{:.0f}", group.evidence.iops),
+                       std::to_string(group.files.size())});
+    }
+    fmt::print("{}\n", table.render());
+
+    for (const auto& group : model.groups)
+        for (const auto& [dimension, why] : group.unknown)
+            fmt::print("unknown: {}: {}: {}\n", group.name, dimension, why);
+    if (model.source.bad_lines)
+        fmt::print("skipped {} unreadable trace lines\n", model.source.bad_lines);
+    if (!model.complete) fmt::print("note: the trace was cut short ({})\n", model.end_reason);
+    fmt::print("model: {}\n", std::filesystem::absolute(output).string());
+}
+
+struct Pipeline {
+    trace::FileTable files;
+    model::Classifier classifier;
+    trace::SyscallDecoder decoder{classifier, files};
+};
+
+Status read_log(const ModelOptions& options, Pipeline& pipeline, model::WorkloadModel& base) {
+    std::error_code ec;
+    if (!std::filesystem::exists(options.strace_log, ec))
+        return fail(ErrorKind::not_found, "no such file: " + options.strace_log);
+    trace::ReaderOptions reader_options;
+    reader_options.strict = options.strict;
+    auto stats = trace::read_strace_file(options.strace_log, pipeline.decoder, reader_options);
+    if (!stats) return tl::unexpected(stats.error());
+    base.source.kind = "strace";
+    base.source.detail = options.strace_log;
+    base.source.why = "saved strace log";
+    base.source.lines = stats->lines;
+    base.source.bad_lines = stats->bad_lines;
+    base.duration_s = seconds_between(stats->first_ts_ns, stats->last_ts_ns);
+    base.end_reason = "end of log";
+    base.complete = true;
+    return {};
+}
+
+Result<int> trace_live(const ModelOptions& options, Pipeline& pipeline,
+                       model::WorkloadModel& base) {
+    trace::StraceOptions strace_options;
+    strace_options.pid = options.pid;
+    strace_options.command = options.command;
+    strace_options.progress = options.progress;
+    strace_options.command_stdout = options.command_stdout;
+    strace_options.io_events = [&] { return pipeline.classifier.io_events(); };
+    if (!options.duration.empty())
+        strace_options.duration_ms = *parse_duration_ms(options.duration);  // validated by CLI11
+    else if (options.pid)
+        strace_options.duration_ms = kDefaultAttachMs;
+
+    // The target's identity, read before tracing: it may be gone afterwards.
+    if (options.pid) {
+        trace::ProcFs proc;
+        base.target.pid = options.pid;
+        if (auto comm = proc.comm(options.pid)) base.target.comm = *comm;
+        if (auto cmdline = proc.cmdline(options.pid)) base.target.cmdline = *cmdline;
+    } else {
+        base.target.comm = std::filesystem::path(options.command.front()).filename().string();
+        base.target.cmdline = options.command;
+    }
+
+    trace::StraceReader reader(pipeline.decoder);
+    auto run = trace::run_strace(strace_options, reader, pipeline.decoder);
+    if (!run) return tl::unexpected(run.error());
+    if (run->reason == trace::StopReason::aborted) {
+        std::fprintf(stderr, "iodiag: aborted; no model written\n");
+        return kExitAborted;
+    }
+    if (!options.pid) base.target.pid = run->target_pid;
+
+    const auto& stats = reader.stats();
+    base.source.kind = "strace";
+    base.source.detail = run->command_line;
+    base.source.why = options.source == "auto" ? kAutoWhy : "--source strace";
+    base.source.lines = stats.lines;
+    base.source.bad_lines = stats.bad_lines;
+    base.duration_s = stats.first_ts_ns && stats.last_ts_ns
+                          ? seconds_between(stats.first_ts_ns, stats.last_ts_ns)
+                          : static_cast<double>(run->wall_ns) / 1e9;
+    base.end_reason = std::string(trace::stop_reason_name(run->reason));
+    // A launched command that exits has run its course; an attached one cut the trace short.
+    base.complete = run->reason == trace::StopReason::duration ||
+                    (!options.pid && run->reason == trace::StopReason::target_exited);
+    if (!run->untraced_syscalls.empty())
+        base.source.why += "; this strace cannot trace " + fmt::format("{}", fmt::join(run->untraced_syscalls, ","));
+    return kExitOk;
+}
+
+Status validate(const ModelOptions& options) {
+    int inputs = (options.pid ? 1 : 0) + (options.strace_log.empty() ? 0 : 1) +
+                 (options.command.empty() ? 0 : 1);
+    if (inputs != 1)
+        return fail(ErrorKind::usage,
+                    "give exactly one of --pid PID, --strace-log FILE or -- COMMAND [ARGS...]",
+                    "see iodiag model --help");
+    if (options.source == "bpf" || options.source == "perf")
+        return fail(ErrorKind::unsupported,
+                    "the " + options.source + " source is not built yet",
+                    "use --source strace (or auto)");
+    return {};
+}
+
+}  // namespace
+
+void add_model_command(CLI::App& app, ModelOptions& options) {
+    CLI::App* cmd = app.add_subcommand(
+        "model", "Trace a workload and write its model (job groups in fio's terms) to model.json");
+    auto* pid = cmd->add_option("-p,--pid", options.pid, "Attach to this running process")
+                    ->check(CLI::PositiveNumber);
+    auto* log = cmd->add_option("--strace-log", options.strace_log,
+                                "Read a saved strace log (strace -f -tt -T -y output)");
+    cmd->add_flag("--strict", options.strict, "Stop at the first unreadable log line")->needs(log);
+    cmd->add_option("-d,--duration", options.duration,
+                    "How long to trace: 10, 10s, 500ms, 2m (default: 10s with --pid; a command "
+                    "is traced until it exits)")
+        ->check([](const std::string& text) {
+            return parse_duration_ms(text) ? std::string() : "not a duration: " + text;
+        });
+    cmd->add_option("--source", options.source,
+                    "Trace source: auto (strace for now), strace; bpf and perf come later")
+        ->check(CLI::IsMember({"auto", "strace", "bpf", "perf"}));
+    cmd->add_option("-o,--output", options.output, "Where to write the model")
+        ->capture_default_str();
+    cmd->add_flag("--json", options.json, "Print the model as JSON on stdout instead of a table");
+    cmd->add_flag("--progress", options.progress,
+                  "Progress lines on stderr even when it is not a terminal");
+    auto* command = cmd->add_option("command", options.command,
+                                    "-- COMMAND [ARGS...]: launch and trace this command");
+    pid->excludes(log)->excludes(command);
+    log->excludes(command);
+    cmd->footer("Examples:\n"
+                "  iodiag model --pid 1234 -d 30s\n"
+                "  iodiag model -- fio job.fio\n"
+                "  iodiag model --strace-log trace.txt -o model.json");
+}
+
+int run_model(const ModelOptions& options) {
+    if (auto status = validate(options); !status) return report_error(status.error());
+    if (auto status = check_output_writable(options.output); !status)
+        return report_error(status.error());
+
+    Pipeline pipeline;
+    model::WorkloadModel base;
+    base.tool_version = IODIAG_VERSION;
+    base.created = utc_now_iso8601();
+    if (!options.strace_log.empty()) {
+        if (auto status = read_log(options, pipeline, base); !status)
+            return report_error(status.error());
+    } else {
+        auto code = trace_live(options, pipeline, base);
+        if (!code) return report_error(code.error());
+        if (*code != kExitOk) return *code;
+    }
+
+    base.source.events = pipeline.classifier.io_events();
+    model::WorkloadModel model = pipeline.classifier.finish(pipeline.files, std::move(base));
+    if (model.source.events == 0 || model.groups.empty())
+        return report_error({ErrorKind::no_io,
+                             fmt::format("no IO seen ({} trace lines, {} on files)",
+                                         model.source.lines, model.source.events),
+                             "trace longer, or check that the target reads or writes files"});
+
+    if (auto status = model::save_model(model, options.output); !status)
+        return report_error(status.error());
+    if (options.json) {
+        std::cout << model::to_json(model).dump(2) << '\n';
+        std::fprintf(stderr, "model: %s\n",
+                     std::filesystem::absolute(options.output).string().c_str());
+    } else {
+        print_summary(model, options.output);
+    }
+    return kExitOk;
+}
+
+}  // namespace iodiag::cli

@@ -1,0 +1,51 @@
+#include "cli/exit_codes.hpp"
+
+#include <cstdio>
+
+#include <fmt/format.h>
+
+namespace iodiag::cli {
+namespace {
+
+struct Row {
+    ErrorKind kind;
+    ExitCode code;
+    const char* meaning;
+};
+
+constexpr Row kRows[] = {
+    {ErrorKind::internal, kExitInternal, "internal error (a bug, or an unexpected system failure)"},
+    {ErrorKind::usage, kExitUsage, "bad command line"},
+    {ErrorKind::bad_input, kExitBadInput, "unreadable or garbled input (log, model)"},
+    {ErrorKind::not_found, kExitNotFound, "pid, file or command not found"},
+    {ErrorKind::permission, kExitPermission, "permission denied (ptrace, files)"},
+    {ErrorKind::missing_tool, kExitMissingTool, "a needed tool (strace, fio) is not installed"},
+    {ErrorKind::no_io, kExitNoIo, "the trace finished but saw no IO"},
+    {ErrorKind::output, kExitOutput, "cannot write the output file"},
+    {ErrorKind::unsupported, kExitUnsupported, "not supported here (source, kernel feature)"},
+};
+
+}  // namespace
+
+int exit_code_for(ErrorKind kind) {
+    for (const Row& row : kRows)
+        if (row.kind == kind) return row.code;
+    return kExitInternal;
+}
+
+int report_error(const Error& error) {
+    std::fprintf(stderr, "iodiag: error: %s\n", error.message.c_str());
+    if (!error.hint.empty()) std::fprintf(stderr, "hint: %s\n", error.hint.c_str());
+    std::fflush(stderr);
+    return exit_code_for(error.kind);
+}
+
+std::string exit_code_help() {
+    std::string text = "Exit codes:\n  0  ok\n";
+    for (const Row& row : kRows) text += fmt::format("  {}  {}\n", static_cast<int>(row.code), row.meaning);
+    text += fmt::format("  {}  aborted by a second Ctrl-C (nothing written)\n",
+                        static_cast<int>(kExitAborted));
+    return text;
+}
+
+}  // namespace iodiag::cli

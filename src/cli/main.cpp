@@ -1,0 +1,61 @@
+// iodiag's entry point: parses the command line and hands over to one subcommand. Anything a
+// subcommand did not turn into an error message becomes an internal error here, never a crash.
+#include <exception>
+#include <string>
+
+#include <CLI/CLI.hpp>
+
+#include "cli/cmd_demo.hpp"
+#include "cli/cmd_model.hpp"
+#include "cli/exit_codes.hpp"
+#include "common/log.hpp"
+
+namespace {
+
+int run(int argc, char** argv) {
+    using namespace iodiag::cli;
+    CLI::App app{"iodiag: models a workload's IO from a trace, in fio's terms"};
+    app.set_version_flag("--version", std::string("iodiag ") + IODIAG_VERSION);
+    app.require_subcommand(1);
+    app.fallthrough();  // -v works before or after the subcommand
+    int verbosity = 0;
+    app.add_flag("-v,--verbose", verbosity, "More detail on stderr (-vv: debug)");
+    app.footer(exit_code_help());
+
+    ModelOptions model;
+    DemoOptions demo;
+    add_model_command(app, model);
+    add_demo_command(app, demo);
+
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::CallForHelp& e) {
+        return app.exit(e);
+    } catch (const CLI::CallForAllHelp& e) {
+        return app.exit(e);
+    } catch (const CLI::CallForVersion& e) {
+        return app.exit(e);
+    } catch (const CLI::ParseError& e) {
+        return report_error({iodiag::ErrorKind::usage, e.what(), "see iodiag --help"});
+    }
+
+    iodiag::setup_logging(verbosity);
+    if (app.got_subcommand("model")) return run_model(model);
+    if (app.got_subcommand("demo")) return run_demo(demo);
+    return kExitUsage;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    try {
+        return run(argc, argv);
+    } catch (const std::exception& e) {
+        return iodiag::cli::report_error(
+            {iodiag::ErrorKind::internal, std::string("unexpected failure: ") + e.what(),
+             "please report this as a bug, with the command line"});
+    } catch (...) {
+        return iodiag::cli::report_error(
+            {iodiag::ErrorKind::internal, "unexpected failure", "please report this as a bug"});
+    }
+}
