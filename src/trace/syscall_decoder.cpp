@@ -113,9 +113,10 @@ bool is_positional(const RawSyscall& c) {
     }
 }
 
-// Per-call RWF_DSYNC/RWF_SYNC make that one write synchronous, like O_DSYNC/O_SYNC on the fd.
+// Per-call RWF_DSYNC/RWF_SYNC make that one write synchronous, like O_DSYNC/O_SYNC on the fd
+// (O_SYNC carries both bits, as the strace parser sets them).
 uint32_t rwf_open_flags(uint32_t rwf) {
-    return ((rwf & kRwfDsync) ? kOpenDsync : 0u) | ((rwf & kRwfSync) ? kOpenSync : 0u);
+    return ((rwf & kRwfDsync) ? kOpenDsync : 0u) | ((rwf & kRwfSync) ? kOpenSync | kOpenDsync : 0u);
 }
 
 IoDir iocb_dir(uint8_t opcode) {
@@ -170,6 +171,11 @@ struct SyscallDecoder::Impl {
     }
 
     Thread& attach(int32_t tid, ProcessPtr proc, int32_t spawned_by = 0) {
+        auto it = threads.find(tid);
+        if (it != threads.end() && it->second.process == proc) {
+            it->second.spawned_by = spawned_by;  // already there: detaching could drop proc
+            return it->second;
+        }
         detach(tid);
         ++proc->threads;
         Thread& t = threads[tid];

@@ -337,6 +337,11 @@ TEST_CASE("open flags and RWF flags reach data events", "[decoder]") {
     CHECK(dsync.offset == 8192);
     // The per-call flag does not stick to the fd.
     CHECK(h.io(Syscall::write, 6, 1).open_flags == (kOpenWrite | kOpenFlagsKnown));
+    v2.flags = kRwfSync;
+    CHECK(h.feed(v2).open_flags == (kOpenWrite | kOpenSync | kOpenDsync | kOpenFlagsKnown));
+    v2.call = Syscall::preadv2;  // RWF_* only count on the v2 calls; a plain write ignores flags
+    v2.flags = kRwfHipri;
+    CHECK(h.feed(v2).open_flags == (kOpenWrite | kOpenFlagsKnown));
 
     // creat implies write, create and truncate.
     RawSyscall creat = h.make(Syscall::creat, kTid, -1, 7);
@@ -585,6 +590,16 @@ TEST_CASE("thread exit emits an event and forgets the process with its last thre
     // The tid is reused by a new, unrelated process: the old table is gone.
     h.decoder.add_thread(kTid, kTid);
     CHECK(h.io(Syscall::read, 3, 1).file_id == 0);
+}
+
+TEST_CASE("declaring a known thread again keeps its process", "[decoder]") {
+    Harness h;
+    h.decoder.add_thread(kTid, kTid);
+    h.decoder.add_thread(kTid, kTid);
+    h.decoder.preload_fd(kTid, 4, "/data/p", kOpenRead | kOpenFlagsKnown, 10);
+    const IoEvent e = h.io(Syscall::read, 4, 1);
+    CHECK(e.file_id == h.id("/data/p"));
+    CHECK(e.offset == 10);
 }
 
 TEST_CASE("set_default_tgid names the process unknown tids already share", "[decoder]") {
