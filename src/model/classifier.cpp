@@ -28,6 +28,14 @@ constexpr size_t kMaxDistinctSizes = 512;
 // Distinct forward gaps remembered per stream for stride detection.
 constexpr size_t kMaxDistinctGaps = 32;
 constexpr size_t kSyscallSlots = 64;
+// read .. pwritev2 are contiguous in trace::Syscall.
+constexpr size_t kDataCalls = static_cast<size_t>(Syscall::pwritev2) - static_cast<size_t>(Syscall::read) + 1;
+// A mapped file (a library, the executable) read by fewer calls than this is the dynamic loader
+// or an interpreter starting up, not the workload.
+constexpr uint64_t kLoaderOps = 64;
+// A group below both of these is incidental IO, not part of the workload.
+constexpr uint64_t kMinorGroupOps = 100;
+constexpr double kMinorGroupShare = 0.005;
 
 // Share thresholds used to name a dimension.
 constexpr double kDominantShare = 0.90;   // one IO size is "the" size
@@ -67,9 +75,19 @@ struct DirectionStream {
     }
 };
 
+// Per (thread, file, direction) counts; summed per thread at the end, minus the files that are
+// only program loading (see kLoaderOps).
+struct StreamTotals {
+    uint64_t ops = 0, bytes = 0, errors = 0, short_ops = 0;
+    ValueCounts sizes;
+};
+
 struct FileStream {
     uint32_t file_id = 0;
     DirectionStream reads, writes;
+    StreamTotals read_totals, write_totals;
+    uint64_t direct_ops = 0, sync_ops = 0, dsync_ops = 0;
+    std::array<uint64_t, kDataCalls> calls{};  // by data syscall, for naming the engine
     uint64_t ops = 0, bytes = 0;
     uint64_t writes_since_flush = 0;
     bool has_range = false;
@@ -101,11 +119,11 @@ struct ThreadState {
     int32_t tgid = 0;
     std::array<uint64_t, kSyscallSlots> syscalls{};
     std::vector<FileStream> streams;
-    DirectionTotals reads, writes;
+    LogHistogram read_latency_ns, write_latency_ns;
+    uint64_t read_ops = 0, write_ops = 0;  // all data ops, for the does-IO test
     uint64_t fsyncs = 0, fdatasyncs = 0, sync_file_ranges = 0;
     ValueCounts writes_per_flush;
     LogHistogram flush_latency_ns;
-    uint64_t direct_ops = 0, sync_ops = 0, dsync_ops = 0;
     uint64_t async_requests = 0;
     std::unordered_map<uint64_t, AioContextState> aio;
     ValueCounts inflight, submit_batch, complete_batch, complete_min;
@@ -128,7 +146,7 @@ struct ThreadState {
         streams.back().file_id = file_id;
         return streams.back();
     }
-    uint64_t data_ops() const { return reads.ops + writes.ops; }
+    uint64_t data_ops() const { return read_ops + write_ops; }
 };
 
 bool is_data_file(FileKind kind) {
@@ -175,19 +193,22 @@ struct Classifier::Impl {
     }
 
     void on_data(ThreadState& t, const IoEvent& e) {
-        DirectionTotals& totals = e.dir == IoDir::read ? t.reads : t.writes;
+        FileStream& stream = t.stream(e.file_id);
+        bool read = e.dir == IoDir::read;
+        StreamTotals& totals = read ? stream.read_totals : stream.write_totals;
         if (e.failed()) {
             ++totals.errors;
             return;
         }
+        ++(read ? t.read_ops : t.write_ops);
         ++totals.ops;
         totals.bytes += static_cast<uint64_t>(e.ret);
         if (static_cast<uint64_t>(e.ret) < e.bytes) ++totals.short_ops;
         bump_size(totals.sizes, e.bytes);
-        if (e.dur_ns) totals.latency_ns.record(e.dur_ns);
-        count_flags(t, e.open_flags, e.flags);
-
-        FileStream& stream = t.stream(e.file_id);
+        if (e.dur_ns) (read ? t.read_latency_ns : t.write_latency_ns).record(e.dur_ns);
+        count_flags(stream, e.open_flags, e.flags);
+        if (auto slot = static_cast<size_t>(e.call) - static_cast<size_t>(Syscall::read); slot < kDataCalls)
+            ++stream.calls[slot];
         ++stream.ops;
         stream.bytes += static_cast<uint64_t>(e.ret);
         if (e.dir == IoDir::write) ++stream.writes_since_flush;
@@ -197,11 +218,11 @@ struct Classifier::Impl {
         }
     }
 
-    void count_flags(ThreadState& t, uint32_t open_flags, uint32_t rwf_flags) {
-        if (open_flags & trace::kOpenDirect) ++t.direct_ops;
-        if (open_flags & trace::kOpenSync) ++t.sync_ops;
+    static void count_flags(FileStream& s, uint32_t open_flags, uint32_t rwf_flags) {
+        if (open_flags & trace::kOpenDirect) ++s.direct_ops;
+        if (open_flags & trace::kOpenSync) ++s.sync_ops;
         else if ((open_flags & trace::kOpenDsync) || (rwf_flags & (trace::kRwfDsync | trace::kRwfSync)))
-            ++t.dsync_ops;
+            ++s.dsync_ops;
     }
 
     void on_flush(ThreadState& t, const IoEvent& e) {
@@ -314,12 +335,15 @@ void Classifier::on_async(const AsyncRequest& r) {
         return;
     }
     if (r.dir == IoDir::none) return;
-    DirectionTotals& totals = r.dir == IoDir::read ? t.reads : t.writes;
+    bool read = r.dir == IoDir::read;
+    StreamTotals& totals = read ? stream.read_totals : stream.write_totals;
+    ++(read ? t.read_ops : t.write_ops);
     ++totals.ops;
     totals.bytes += r.bytes;
     bump_size(totals.sizes, r.bytes);
-    if (r.complete_ns > r.submit_ns) totals.latency_ns.record(r.complete_ns - r.submit_ns);
-    impl_->count_flags(t, r.open_flags, 0);
+    if (r.complete_ns > r.submit_ns)
+        (read ? t.read_latency_ns : t.write_latency_ns).record(r.complete_ns - r.submit_ns);
+    Impl::count_flags(stream, r.open_flags, 0);
     ++stream.ops;
     stream.bytes += r.bytes;
     if (r.dir == IoDir::write) ++stream.writes_since_flush;
@@ -332,8 +356,10 @@ void Classifier::on_async(const AsyncRequest& r) {
 
 namespace {
 
+struct ThreadSummary;
+
 struct ThreadProfile {
-    const ThreadState* thread = nullptr;
+    const ThreadSummary* summary = nullptr;
     std::string engine;
     std::string direction;   // read, write, readwrite, unknown
     double read_share = 0;
@@ -346,7 +372,47 @@ struct ThreadProfile {
     uint64_t read_bs = 0, write_bs = 0;  // dominant sizes, 0 when none dominates
 };
 
-std::string engine_of(const ThreadState& t, const std::string& source) {
+// A thread's IO once program-loading reads are set aside: what the model is built from.
+struct ThreadSummary {
+    const ThreadState* thread = nullptr;
+    std::vector<const FileStream*> streams;
+    DirectionTotals reads, writes;
+    uint64_t direct_ops = 0, sync_ops = 0, dsync_ops = 0;
+    std::array<uint64_t, kDataCalls> calls{};
+    uint64_t data_ops() const { return reads.ops + writes.ops; }
+};
+
+void add_stream_totals(DirectionTotals& into, const StreamTotals& from) {
+    into.ops += from.ops;
+    into.bytes += from.bytes;
+    into.errors += from.errors;
+    into.short_ops += from.short_ops;
+    for (const auto& [size, count] : from.sizes) into.sizes[size] += count;
+}
+
+ThreadSummary summarize(const ThreadState& t, std::map<std::string, uint64_t>& ignored) {
+    ThreadSummary sum;
+    sum.thread = &t;
+    for (const auto& s : t.streams) {
+        if (t.mmapped.count(s.file_id) && s.ops < kLoaderOps) {
+            ignored["reads of mapped files (program loading)"] += s.ops;
+            continue;
+        }
+        sum.streams.push_back(&s);
+        add_stream_totals(sum.reads, s.read_totals);
+        add_stream_totals(sum.writes, s.write_totals);
+        sum.direct_ops += s.direct_ops;
+        sum.sync_ops += s.sync_ops;
+        sum.dsync_ops += s.dsync_ops;
+        for (size_t i = 0; i < kDataCalls; ++i) sum.calls[i] += s.calls[i];
+    }
+    sum.reads.latency_ns = t.read_latency_ns;
+    sum.writes.latency_ns = t.write_latency_ns;
+    return sum;
+}
+
+std::string engine_of(const ThreadSummary& sum) {
+    const ThreadState& t = *sum.thread;
     if (t.async_requests || !t.submit_batch.empty()) return "libaio";
     if (t.uring_enters || t.uring_entries) return "io_uring";
     struct Candidate { Syscall read, write; const char* engine; };
@@ -357,21 +423,19 @@ std::string engine_of(const ThreadState& t, const std::string& source) {
     };
     const char* best = nullptr;
     uint64_t best_calls = 0;
+    auto calls_of = [&](Syscall call) { return sum.calls[static_cast<size_t>(call) - static_cast<size_t>(Syscall::read)]; };
     for (const auto& c : candidates) {
-        uint64_t calls = t.syscalls[static_cast<size_t>(c.read)] + t.syscalls[static_cast<size_t>(c.write)];
+        uint64_t calls = calls_of(c.read) + calls_of(c.write);
         if (calls > best_calls) best_calls = calls, best = c.engine;
     }
-    if (best) return best;
-    if (!t.mmapped.empty()) return "mmap";
-    (void)source;
-    return "unknown";
+    return best ? best : "unknown";
 }
 
-PatternEvidence merged_pattern(const ThreadState& t, IoDir dir) {
+PatternEvidence merged_pattern(const ThreadSummary& sum, IoDir dir) {
     PatternEvidence total;
     std::map<uint64_t, uint64_t> gaps;
-    for (const auto& s : t.streams) {
-        const DirectionStream& d = dir == IoDir::read ? s.reads : s.writes;
+    for (const FileStream* s : sum.streams) {
+        const DirectionStream& d = dir == IoDir::read ? s->reads : s->writes;
         total.ops += d.pattern.ops;
         total.consecutive += d.pattern.consecutive;
         total.sequential += d.pattern.sequential;
@@ -416,23 +480,26 @@ std::string flush_call_of(const ThreadState& t) {
     return "sync_file_range";
 }
 
-ThreadProfile profile_of(const ThreadState& t, const ClassifierOptions& options) {
+ThreadProfile profile_of(const ThreadSummary& sum) {
+    const ThreadState& t = *sum.thread;
     ThreadProfile p;
-    p.thread = &t;
-    p.engine = engine_of(t, options.source_kind);
-    uint64_t ops = t.data_ops();
-    p.read_share = share(t.reads.ops, ops);
+    p.summary = &sum;
+    p.engine = engine_of(sum);
+    uint64_t ops = sum.data_ops();
+    p.read_share = share(sum.reads.ops, ops);
     if (ops == 0) p.direction = "unknown";
     else if (p.read_share >= kOneDirectionShare) p.direction = "read";
     else if (p.read_share <= 1 - kOneDirectionShare) p.direction = "write";
     else p.direction = "readwrite";
-    p.pattern = pattern_name(add_patterns(merged_pattern(t, IoDir::read), merged_pattern(t, IoDir::write)));
-    p.direct = share(t.direct_ops, ops) >= 0.5;
-    p.sync = share(t.sync_ops, t.writes.ops) >= 0.5 ? "sync" : share(t.dsync_ops, t.writes.ops) >= 0.5 ? "dsync" : "none";
+    p.pattern = pattern_name(add_patterns(merged_pattern(sum, IoDir::read), merged_pattern(sum, IoDir::write)));
+    p.direct = share(sum.direct_ops, ops) >= 0.5;
+    p.sync = share(sum.sync_ops, sum.writes.ops) >= 0.5    ? "sync"
+             : share(sum.dsync_ops, sum.writes.ops) >= 0.5 ? "dsync"
+                                                           : "none";
     p.flush_call = flush_call_of(t);
     p.writes_per_flush = quantile_of(t.writes_per_flush, 0.5);
-    p.read_bs = dominant_size(t.reads.sizes);
-    p.write_bs = dominant_size(t.writes.sizes);
+    p.read_bs = dominant_size(sum.reads.sizes);
+    p.write_bs = dominant_size(sum.writes.sizes);
     if (!t.inflight.empty()) p.iodepth = quantile_of(t.inflight, 0.99);
     else if (p.engine == "io_uring" && t.uring_entries) p.iodepth = t.uring_entries;
     return p;
@@ -483,19 +550,20 @@ void add_counts(ValueCounts& into, const ValueCounts& from) {
     for (const auto& [value, count] : from) into[value] += count;
 }
 
-void add_thread(GroupTotals& g, const ThreadState& t, const trace::FileTable& files) {
-    add_direction(g.reads, t.reads);
-    add_direction(g.writes, t.writes);
-    g.read_pattern = add_patterns(g.read_pattern, merged_pattern(t, IoDir::read));
-    g.write_pattern = add_patterns(g.write_pattern, merged_pattern(t, IoDir::write));
+void add_thread(GroupTotals& g, const ThreadSummary& sum, const trace::FileTable& files) {
+    const ThreadState& t = *sum.thread;
+    add_direction(g.reads, sum.reads);
+    add_direction(g.writes, sum.writes);
+    g.read_pattern = add_patterns(g.read_pattern, merged_pattern(sum, IoDir::read));
+    g.write_pattern = add_patterns(g.write_pattern, merged_pattern(sum, IoDir::write));
     g.fsyncs += t.fsyncs;
     g.fdatasyncs += t.fdatasyncs;
     g.sync_file_ranges += t.sync_file_ranges;
     add_counts(g.writes_per_flush, t.writes_per_flush);
     g.flush_latency_ns.merge(t.flush_latency_ns);
-    g.direct_ops += t.direct_ops;
-    g.sync_ops += t.sync_ops;
-    g.dsync_ops += t.dsync_ops;
+    g.direct_ops += sum.direct_ops;
+    g.sync_ops += sum.sync_ops;
+    g.dsync_ops += sum.dsync_ops;
     add_counts(g.inflight, t.inflight);
     add_counts(g.submit_batch, t.submit_batch);
     add_counts(g.complete_batch, t.complete_batch);
@@ -530,16 +598,16 @@ void add_thread(GroupTotals& g, const ThreadState& t, const trace::FileTable& fi
         }
         return use;
     };
-    for (const auto& s : t.streams) {
-        if (s.ops == 0) continue;
-        FileUse& use = use_file(s.file_id);
-        use.ops += s.ops;
-        use.bytes += s.bytes;
+    for (const FileStream* s : sum.streams) {
+        if (s->ops == 0) continue;
+        FileUse& use = use_file(s->file_id);
+        use.ops += s->ops;
+        use.bytes += s->bytes;
         ++thread_files;
-        if (s.has_range) {
-            thread_range += s.offset_max - s.offset_min;
-            g.offset_min = std::min(g.offset_min, s.offset_min);
-            g.offset_max = std::max(g.offset_max, s.offset_max);
+        if (s->has_range) {
+            thread_range += s->offset_max - s->offset_min;
+            g.offset_min = std::min(g.offset_min, s->offset_min);
+            g.offset_max = std::max(g.offset_max, s->offset_max);
         }
     }
     // io_uring via strace: no per-file ops, but the files the thread opened are its files.
@@ -625,9 +693,9 @@ struct GroupBuilder {
         JobGroup group;
         std::set<int32_t> processes;
         for (const auto* m : members) {
-            add_thread(g, *m->thread, files);
-            group.threads.push_back(m->thread->tid);
-            processes.insert(m->thread->tgid);
+            add_thread(g, *m->summary, files);
+            group.threads.push_back(m->summary->thread->tid);
+            processes.insert(m->summary->thread->tgid);
         }
         group.processes.assign(processes.begin(), processes.end());
         for (auto& [id, use] : g.files) group.files.push_back(use);
@@ -832,18 +900,41 @@ struct GroupBuilder {
     }
 };
 
+// How much a group did: data ops, or submit calls when the source cannot see its requests.
+uint64_t activity(const JobGroup& g) {
+    return g.evidence.reads.ops + g.evidence.writes.ops + total_of(g.evidence.submit_batch);
+}
+
+// Start-up chatter (a config file read, a pid file written) would otherwise show as groups of a
+// handful of ops beside the real workload; they are listed under `ignored` instead.
+void drop_minor_groups(WorkloadModel& model) {
+    uint64_t total = 0;
+    for (const auto& g : model.groups) total += activity(g);
+    std::erase_if(model.groups, [&](const JobGroup& g) {
+        uint64_t ops = activity(g);
+        bool minor = ops < kMinorGroupOps && share(ops, total) < kMinorGroupShare;
+        if (minor) model.ignored["minor group " + g.name + " (ops)"] += ops;
+        return minor;
+    });
+}
+
 }  // namespace
 
 WorkloadModel Classifier::finish(const trace::FileTable& files, WorkloadModel base) const {
     const Impl& impl = *impl_;
-    std::vector<ThreadProfile> profiles;
     std::vector<const ThreadState*> ordered;
     for (const auto& [tid, t] : impl.threads) ordered.push_back(&t);
     std::sort(ordered.begin(), ordered.end(), [](auto* a, auto* b) { return a->tid < b->tid; });
+    std::vector<ThreadSummary> summaries;
+    summaries.reserve(ordered.size());  // profiles point into it
     for (const ThreadState* t : ordered) {
-        bool does_io = t->data_ops() || t->async_requests || t->uring_enters || !t->submit_batch.empty();
-        if (does_io) profiles.push_back(profile_of(*t, impl.options));
+        ThreadSummary sum = summarize(*t, base.ignored);
+        bool does_io = sum.data_ops() || t->async_requests || t->uring_enters || !t->submit_batch.empty();
+        if (does_io) summaries.push_back(std::move(sum));
     }
+    std::vector<ThreadProfile> profiles;
+    profiles.reserve(summaries.size());
+    for (const auto& sum : summaries) profiles.push_back(profile_of(sum));
 
     std::vector<std::vector<const ThreadProfile*>> clusters;
     for (const auto& p : profiles) {
@@ -861,6 +952,7 @@ WorkloadModel Classifier::finish(const trace::FileTable& files, WorkloadModel ba
         if (int n = names[group.name]++; n > 0) group.name += "-" + std::to_string(n + 1);
         base.groups.push_back(std::move(group));
     }
+    drop_minor_groups(base);
     // Biggest groups first: the reader looks at the top row.
     std::stable_sort(base.groups.begin(), base.groups.end(), [](const JobGroup& a, const JobGroup& b) {
         auto ops = [](const JobGroup& g) { return g.evidence.reads.ops + g.evidence.writes.ops; };

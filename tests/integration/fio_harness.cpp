@@ -1,0 +1,82 @@
+#include "fio_harness.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <fstream>
+#include <random>
+
+#include <unistd.h>
+
+namespace iodiag::testing {
+
+namespace fs = std::filesystem;
+
+ScratchDir::ScratchDir() {
+    std::random_device rd;
+    path_ = fs::path("/var/tmp") / ("iodiag-test-" + std::to_string(::getpid()) + "-" + std::to_string(rd()));
+    fs::create_directories(path_);
+}
+
+ScratchDir::~ScratchDir() {
+    std::error_code ignored;
+    fs::remove_all(path_, ignored);
+}
+
+std::string missing_tools(const std::vector<std::string>& tools) {
+    std::string missing;
+    for (const auto& tool : tools)
+        if (!find_in_path(tool)) missing += (missing.empty() ? "" : ", ") + tool;
+    return missing;
+}
+
+CommandOutput run_iodiag(const std::vector<std::string>& args) {
+    std::vector<std::string> argv{IODIAG_BINARY};
+    argv.insert(argv.end(), args.begin(), args.end());
+    auto result = run_capture(argv);
+    REQUIRE(result);
+    return *result;
+}
+
+model::WorkloadModel model_fio_job(const ScratchDir& dir, const std::string& job_body, int seconds,
+                                   const std::vector<std::string>& extra_iodiag_args) {
+    const fs::path job = dir.path() / "job.fio";
+    {
+        std::ofstream out(job);
+        out << "[global]\ndirectory=" << dir.path().string() << "\nruntime=" << seconds
+            << "\ntime_based=1\ngroup_reporting=1\n\n" << job_body << "\n";
+    }
+    // Lay the files out first, untraced: fio's layout writes are not the workload.
+    auto layout = run_capture({"fio", "--create_only=1", "--output=/dev/null", job.string()});
+    REQUIRE(layout);
+    INFO(layout->err);
+    REQUIRE(layout->exit_code == 0);
+
+    const std::string model_path = (dir.path() / "model.json").string();
+    std::vector<std::string> args{"model", "-o", model_path};
+    args.insert(args.end(), extra_iodiag_args.begin(), extra_iodiag_args.end());
+    for (std::string part : {"--", "fio", "--output=/dev/null"}) args.push_back(part);
+    args.push_back(job.string());
+    auto run = run_iodiag(args);
+    INFO("iodiag stdout:\n" << run.out << "\niodiag stderr:\n" << run.err);
+    REQUIRE(run.exit_code == 0);
+    auto model = model::load_model(model_path);
+    REQUIRE(model);
+    return *model;
+}
+
+const model::JobGroup& group_with(const model::WorkloadModel& model, const std::string& key,
+                                  const std::string& value) {
+    const model::JobGroup* found = nullptr;
+    int matches = 0;
+    for (const auto& group : model.groups)
+        if (group.fio.contains(key) && group.fio.at(key) == value) found = &group, ++matches;
+    INFO("model: " << model::to_json(model).dump(2).substr(0, 6000));
+    REQUIRE(matches == 1);
+    return *found;
+}
+
+model::ordered_json option(const model::JobGroup& group, const char* key) {
+    return group.fio.contains(key) ? group.fio.at(key) : model::ordered_json();
+}
+
+}  // namespace iodiag::testing

@@ -1,0 +1,46 @@
+// Shared by integration tests: run real fio jobs (and other programs) under `iodiag model` and
+// load the model it writes.
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "common/subprocess.hpp"
+#include "model/workload_model.hpp"
+
+namespace iodiag::testing {
+
+// A scratch directory on a disk file system (O_DIRECT needs one; /tmp may be tmpfs), removed
+// when the object goes.
+class ScratchDir {
+public:
+    ScratchDir();
+    ~ScratchDir();
+    ScratchDir(const ScratchDir&) = delete;
+    ScratchDir& operator=(const ScratchDir&) = delete;
+    const std::filesystem::path& path() const { return path_; }
+
+private:
+    std::filesystem::path path_;
+};
+
+// Why the integration tests cannot run here (a tool missing), or empty when they can.
+std::string missing_tools(const std::vector<std::string>& tools);
+
+// Writes `job_body` as an fio job (with a [global] section pointing fio at `dir`, time based for
+// `seconds`), lays out its files untraced, then runs `iodiag model -- fio JOB`. Returns the model.
+model::WorkloadModel model_fio_job(const ScratchDir& dir, const std::string& job_body, int seconds = 2,
+                                   const std::vector<std::string>& extra_iodiag_args = {});
+
+// Runs `iodiag model ARGS...` and returns its captured output.
+CommandOutput run_iodiag(const std::vector<std::string>& args);
+
+// The group whose fio rw option is `rw` (REQUIREs exactly one).
+const model::JobGroup& group_with(const model::WorkloadModel& model, const std::string& key,
+                                  const std::string& value);
+
+// An fio option of a group, or null when unset.
+model::ordered_json option(const model::JobGroup& group, const char* key);
+
+}  // namespace iodiag::testing
