@@ -33,6 +33,10 @@ constexpr size_t kDataCalls = static_cast<size_t>(Syscall::pwritev2) - static_ca
 // A mapped file (a library, the executable) read by fewer calls than this is the dynamic loader
 // or an interpreter starting up, not the workload.
 constexpr uint64_t kLoaderOps = 64;
+// A file a thread touched this few times, beside files it works on, is incidental (a locale or
+// config file read at start-up) and would otherwise count as one of the job's files.
+constexpr uint64_t kIncidentalOps = 16;
+constexpr double kIncidentalShare = 0.02;
 // A group below both of these is incidental IO, not part of the workload.
 constexpr uint64_t kMinorGroupOps = 100;
 constexpr double kMinorGroupShare = 0.005;
@@ -393,9 +397,15 @@ void add_stream_totals(DirectionTotals& into, const StreamTotals& from) {
 ThreadSummary summarize(const ThreadState& t, std::map<std::string, uint64_t>& ignored) {
     ThreadSummary sum;
     sum.thread = &t;
+    uint64_t thread_ops = 0;
+    for (const auto& s : t.streams) thread_ops += s.ops;
     for (const auto& s : t.streams) {
         if (t.mmapped.count(s.file_id) && s.ops < kLoaderOps) {
             ignored["reads of mapped files (program loading)"] += s.ops;
+            continue;
+        }
+        if (s.ops < kIncidentalOps && share(s.ops, thread_ops) < kIncidentalShare) {
+            ignored["incidental file IO (a few calls beside the thread's main files)"] += s.ops;
             continue;
         }
         sum.streams.push_back(&s);
