@@ -431,7 +431,9 @@ Result<StraceRun> run_strace(const StraceOptions& options, StraceReader& reader,
     if (!attach) run.target_pid = feeder.first_pid();
     if (!strace_err.empty()) spdlog::info("strace said: {}", strace_err);
     if (!stop_requested) run.reason = StopReason::target_exited;
-    if (run.reason != StopReason::aborted && feeder.lines() == 0 && run.exit_status != 0)
+    // strace that ends by itself with nothing traced and a failure status could not start;
+    // after a stop request, an empty trace just means the target was idle.
+    if (!stop_requested && feeder.lines() == 0 && run.exit_status != 0)
         return tl::unexpected(strace_failure(strace_err, run.exit_status, options));
     return run;
 }

@@ -1,0 +1,333 @@
+// The iodiag binary end to end: exit codes, messages, files left behind, signals. Runs the real
+// binary (IODIAG_BINARY) with real strace and fio.
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+#include "common/subprocess.hpp"
+
+using namespace iodiag;
+namespace fs = std::filesystem;
+
+namespace {
+
+// A scratch folder on a disk file system (O_DIRECT needs one; /tmp may be tmpfs).
+struct Scratch {
+    fs::path path;
+    Scratch() {
+        std::string templ = "/var/tmp/iodiag-cli-XXXXXX";
+        path = mkdtemp(templ.data());
+    }
+    ~Scratch() {
+        std::error_code ec;
+        fs::remove_all(path, ec);
+    }
+    std::string operator/(const std::string& name) const { return (path / name).string(); }
+};
+
+std::string read_file(const std::string& path) {
+    std::ifstream in(path);
+    std::stringstream text;
+    text << in.rdbuf();
+    return text.str();
+}
+
+struct Run {
+    int code = -1;
+    std::string out, err;
+};
+
+// Runs `iodiag ARGS`, optionally under `env` (e.g. {"env", "PATH=/x"}), and, when
+// `interrupt_after` is set, sends SIGINT to iodiag itself (not its process group) that long
+// after the start.
+Run run_iodiag(const std::vector<std::string>& args, const std::vector<std::string>& prefix = {},
+               std::optional<std::chrono::milliseconds> interrupt_after = std::nullopt) {
+    Scratch io;
+    const std::string out_path = io / "stdout", err_path = io / "stderr";
+    UniqueFd out(open(out_path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600));
+    UniqueFd err(open(err_path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600));
+    UniqueFd in(open("/dev/null", O_RDONLY | O_CLOEXEC));
+
+    std::vector<std::string> argv = prefix;
+    argv.push_back(IODIAG_BINARY);
+    argv.insert(argv.end(), args.begin(), args.end());
+    auto pid = spawn({argv, in.get(), out.get(), err.get()});
+    REQUIRE(pid);
+    if (interrupt_after) {
+        std::this_thread::sleep_for(*interrupt_after);
+        kill(*pid, SIGINT);
+    }
+    Run run;
+    run.code = wait_for(*pid);
+    run.out = read_file(out_path);
+    run.err = read_file(err_path);
+    UNSCOPED_INFO("iodiag " << args.front() << " exit " << run.code << "\nstdout:\n"
+                            << run.out << "stderr:\n" << run.err);
+    return run;
+}
+
+bool contains(const std::string& text, const std::string& part) {
+    return text.find(part) != std::string::npos;
+}
+
+// Live tracing needs strace and the right to ptrace; attaching to others' processes needs root.
+bool can_trace() {
+    if (!find_in_path("strace")) {
+        WARN("skipped: strace is not installed");
+        return false;
+    }
+    return true;
+}
+bool is_root(const char* why) {
+    if (geteuid() != 0) {
+        WARN("skipped: needs root (" << why << ")");
+        return false;
+    }
+    return true;
+}
+
+// A pid that is not running now.
+int32_t unused_pid() {
+    for (int32_t pid = 4'000'000; pid > 1000; --pid)
+        if (kill(pid, 0) != 0 && errno == ESRCH) return pid;
+    return 0;
+}
+
+const nlohmann::json* group_with_file(const nlohmann::json& model, const std::string& path) {
+    for (const auto& group : model.at("groups"))
+        for (const auto& file : group.at("files"))
+            if (file.at("path") == path) return &group;
+    return nullptr;
+}
+
+}  // namespace
+
+TEST_CASE("help lists the exit codes", "[cli]") {
+    Run run = run_iodiag({"--help"});
+    CHECK(run.code == 0);
+    CHECK(contains(run.out, "Exit codes:"));
+    CHECK(contains(run.out, "7  the trace finished but saw no IO"));
+}
+
+TEST_CASE("bad command lines exit 2", "[cli]") {
+    CHECK(run_iodiag({"frobnicate"}).code == 2);
+    Run none = run_iodiag({"model"});
+    CHECK(none.code == 2);
+    CHECK(contains(none.err, "iodiag: error: give exactly one of"));
+    CHECK(run_iodiag({"model", "--pid", "1", "--strace-log", "x"}).code == 2);
+    CHECK(run_iodiag({"model", "--pid", "1", "-d", "soon"}).code == 2);
+}
+
+TEST_CASE("a source that is not built yet exits 9", "[cli]") {
+    Run run = run_iodiag({"model", "--source", "bpf", "--pid", "1"});
+    CHECK(run.code == 9);
+    CHECK(contains(run.err, "hint: "));
+}
+
+TEST_CASE("unknown pid exits 4 with a message", "[cli]") {
+    Scratch dir;
+    const int32_t pid = unused_pid();
+    Run run = run_iodiag({"model", "--pid", std::to_string(pid), "-o", dir / "model.json"});
+    CHECK(run.code == 4);
+    CHECK(contains(run.err, "iodiag: error: no process with pid " + std::to_string(pid)));
+    CHECK_FALSE(fs::exists(dir / "model.json"));
+}
+
+TEST_CASE("a missing log file exits 4", "[cli]") {
+    Scratch dir;
+    Run run = run_iodiag({"model", "--strace-log", dir / "nope.log", "-o", dir / "model.json"});
+    CHECK(run.code == 4);
+    CHECK(contains(run.err, "nope.log"));
+}
+
+TEST_CASE("a garbled log with --strict exits 3 naming file:line", "[cli]") {
+    Scratch dir;
+    const std::string log = dir / "garbled.log";
+    std::ofstream(log) << "1234  1700000000.000001 read(3</tmp/f>, \"\"..., 4096) = 4096 "
+                          "<0.000010>\n"
+                          "this is not strace output\n";
+    Run run = run_iodiag({"model", "--strace-log", log, "--strict", "-o", dir / "model.json"});
+    CHECK(run.code == 3);
+    CHECK(contains(run.err, "garbled.log:2"));
+    CHECK_FALSE(fs::exists(dir / "model.json"));
+}
+
+TEST_CASE("an empty log exits 7: no IO seen, no model written", "[cli]") {
+    Scratch dir;
+    const std::string log = dir / "empty.log";
+    std::ofstream{log};
+    Run run = run_iodiag({"model", "--strace-log", log, "-o", dir / "model.json"});
+    CHECK(run.code == 7);
+    CHECK(contains(run.err, "no IO seen"));
+    CHECK_FALSE(fs::exists(dir / "model.json"));
+}
+
+TEST_CASE("an unwritable output path exits 8 before tracing and leaves no file", "[cli]") {
+    Scratch dir;
+    Run run = run_iodiag({"model", "-o", "/proc/x/model.json", "--", "true"});
+    CHECK(run.code == 8);
+    CHECK(contains(run.err, "/proc/x/model.json"));
+    CHECK(contains(run.err, "hint: choose another path with -o"));
+
+    Run to_dir = run_iodiag({"model", "-o", dir.path.string(), "--", "true"});
+    CHECK(to_dir.code == 8);
+    CHECK(contains(to_dir.err, "is a directory"));
+    CHECK(fs::is_empty(dir.path));  // no scratch or temp file left behind
+}
+
+TEST_CASE("strace missing from PATH exits 6 with an install hint", "[cli]") {
+    Scratch dir;
+    Run run = run_iodiag({"model", "-o", dir / "model.json", "--", "/bin/true"},
+                         {"/usr/bin/env", "PATH=" + dir.path.string()});
+    CHECK(run.code == 6);
+    CHECK(contains(run.err, "strace is not installed"));
+    CHECK(contains(run.err, "hint: apt-get install strace"));
+}
+
+TEST_CASE("a command that does not exist exits 4", "[cli]") {
+    if (!can_trace()) return;
+    Scratch dir;
+    Run run = run_iodiag({"model", "-o", dir / "model.json", "--", "no-such-command-iodiag"});
+    CHECK(run.code == 4);
+    CHECK(contains(run.err, "command not found: no-such-command-iodiag"));
+}
+
+TEST_CASE("model -- true sees no IO and exits 7", "[cli]") {
+    if (!can_trace()) return;
+    Scratch dir;
+    Run run = run_iodiag({"model", "-o", dir / "model.json", "--", "true"});
+    CHECK(run.code == 7);
+    CHECK(contains(run.err, "no IO seen"));
+    CHECK_FALSE(fs::exists(dir / "model.json"));
+}
+
+TEST_CASE("model -- dd oflag=direct: one group writing 64k direct", "[cli]") {
+    if (!can_trace()) return;
+    Scratch dir;
+    const std::string data = dir / "f";
+    Run run = run_iodiag({"model", "-o", dir / "model.json", "--", "sh", "-c",
+                          "dd if=/dev/zero of=" + data +
+                              " bs=64k count=100 oflag=direct 2>/dev/null"});
+    REQUIRE(run.code == 0);
+    CHECK(contains(run.out, "model: " + dir / "model.json"));
+    auto model = nlohmann::json::parse(read_file(dir / "model.json"));
+    CHECK(model.at("end_reason") == "target exited");
+    CHECK(model.at("complete") == true);
+    CHECK(model.at("target").at("comm") == "sh");
+    const nlohmann::json* group = group_with_file(model, data);
+    REQUIRE(group);
+    INFO(group->dump(2));
+    CHECK(group->at("fio").at("rw") == "write");
+    CHECK(group->at("fio").at("bs") == "64k");
+    CHECK(group->at("fio").at("direct") == 1);
+}
+
+TEST_CASE("--json prints the model on stdout", "[cli]") {
+    if (!can_trace()) return;
+    Scratch dir;
+    Run run = run_iodiag({"model", "--json", "-o", dir / "model.json", "--", "sh", "-c",
+                          "dd if=/dev/zero of=" + dir / "f" + " bs=4k count=50 2>/dev/null"});
+    REQUIRE(run.code == 0);
+    auto printed = nlohmann::json::parse(run.out);
+    auto saved = nlohmann::json::parse(read_file(dir / "model.json"));
+    CHECK(printed == saved);
+    CHECK(contains(run.err, "model: "));
+}
+
+TEST_CASE("Ctrl-C while tracing still writes the model and exits 0", "[cli]") {
+    if (!can_trace()) return;
+    Scratch dir;
+    const std::string loop = "while :; do dd if=/dev/zero of=" + dir / "f" +
+                             " bs=4k count=16 conv=fsync 2>/dev/null; sleep 0.1; done";
+    Run run = run_iodiag({"model", "-o", dir / "model.json", "--", "sh", "-c", loop}, {},
+                         std::chrono::milliseconds(2000));
+    CHECK(run.code == 0);
+    REQUIRE(fs::exists(dir / "model.json"));
+    auto model = nlohmann::json::parse(read_file(dir / "model.json"));
+    CHECK(model.at("end_reason") == "interrupted");
+    CHECK(model.at("complete") == false);
+    CHECK(group_with_file(model, dir / "f"));
+}
+
+TEST_CASE("--pid attaches for --duration, sees IO on fds opened before", "[cli]") {
+    if (!can_trace() || !is_root("ptrace of a process that is not our child")) return;
+    Scratch dir;
+    const std::string data = dir / "pre-opened";
+    // The shell opens the file once (fd 3) and then writes through it: the open is never traced.
+    auto target = spawn({{"sh", "-c",
+                          "exec 3>" + data + "; while :; do dd if=/dev/zero bs=8k count=4 "
+                          ">&3 2>/dev/null; sleep 0.05; done"}});
+    REQUIRE(target);
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    Run run = run_iodiag({"model", "--pid", std::to_string(*target), "-d", "2s", "-o",
+                          dir / "model.json"});
+    kill(*target, SIGKILL);
+    wait_for(*target);
+    REQUIRE(run.code == 0);
+    auto model = nlohmann::json::parse(read_file(dir / "model.json"));
+    CHECK(model.at("end_reason") == "duration");
+    CHECK(model.at("complete") == true);
+    CHECK(model.at("target").at("pid") == *target);
+    CHECK(model.at("duration_s").get<double>() > 1.0);
+    // The file was opened before the trace: only the attach-time /proc snapshot names it.
+    const nlohmann::json* group = group_with_file(model, data);
+    REQUIRE(group);
+    INFO(group->dump(2));
+    const auto& write_sizes = group->at("evidence").at("writes").at("sizes");
+    REQUIRE(write_sizes.size() == 1);
+    CHECK(write_sizes.begin().key() == "8192");
+}
+
+TEST_CASE("attaching without permission exits 5 with a hint", "[cli]") {
+    if (!can_trace() || !is_root("needs to switch to user nobody")) return;
+    if (!find_in_path("setpriv")) {
+        WARN("skipped: setpriv (util-linux) is not installed");
+        return;
+    }
+    const std::vector<std::string> as_nobody = {"setpriv", "--reuid=65534", "--regid=65534",
+                                                "--clear-groups"};
+    if (run_iodiag({"--version"}, as_nobody).code != 0) {
+        WARN("skipped: user nobody cannot run " IODIAG_BINARY " (folder permissions)");
+        return;
+    }
+    Run run = run_iodiag({"model", "--pid", "1", "-d", "1s", "-o", "/tmp/iodiag-nobody.json"},
+                         as_nobody);
+    CHECK(run.code == 5);
+    CHECK(contains(run.err, "hint: run as root or set kernel.yama.ptrace_scope=0"));
+    CHECK_FALSE(fs::exists("/tmp/iodiag-nobody.json"));
+}
+
+TEST_CASE("demo traces two job groups", "[cli][demo]") {
+    if (!can_trace()) return;
+    if (!find_in_path("fio")) {
+        WARN("skipped: fio is not installed");
+        return;
+    }
+    Scratch dir;
+    Run run = run_iodiag({"demo", "--keep", dir.path.string()});
+    REQUIRE(run.code == 0);
+    auto model = nlohmann::json::parse(read_file(dir / "model.json"));
+    const nlohmann::json* readers = group_with_file(model, dir / "data.db");
+    const nlohmann::json* logger = group_with_file(model, dir / "wal.log");
+    REQUIRE(readers);
+    REQUIRE(logger);
+    CHECK(readers != logger);
+    CHECK(readers->at("fio").at("rw") == "randread");
+    CHECK(readers->at("fio").at("bs") == "4k");
+    CHECK(readers->at("fio").at("numjobs") == 2);
+    CHECK(logger->at("fio").at("rw") == "write");
+    CHECK(logger->at("fio").at("fdatasync") == 4);
+    CHECK(contains(run.out, "model: " + dir / "model.json"));
+}
