@@ -58,9 +58,11 @@ IODIAG_JSON_FIELDS(FileUse, path, kind, size, ops, bytes)
 IODIAG_JSON_FIELDS(JobGroup, name, threads, processes, files, engine, pattern, direction, fio,
                    unknown, notes, evidence)
 IODIAG_JSON_FIELDS(TargetInfo, pid, comm, cmdline)
-IODIAG_JSON_FIELDS(SourceInfo, kind, detail, why, lines, bad_lines, events, dropped_events)
+IODIAG_JSON_FIELDS(SourceInfo, kind, detail, why, lines, bad_lines, events, dropped_events, totals)
+IODIAG_JSON_FIELDS(DeviceEvidence, name, dev, requests, reads, writes, flushes, bytes, attributed, sizes,
+                   pattern, in_device, q2d_us, d2c_us)
 IODIAG_JSON_FIELDS(WorkloadModel, schema_version, tool_version, created, target, source, duration_s,
-                   complete, end_reason, groups, ignored)
+                   complete, end_reason, groups, devices, ignored)
 
 #undef IODIAG_JSON_FIELDS
 

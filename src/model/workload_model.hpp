@@ -110,7 +110,22 @@ struct SourceInfo {
     uint64_t bad_lines = 0;
     uint64_t events = 0;          // IO events seen
     uint64_t dropped_events = 0;  // lost by the source (ring buffer overflow, ...)
+    ordered_json totals = ordered_json::object();  // exact in-kernel counts (bpf source)
     bool operator==(const SourceInfo&) const = default;
+};
+
+// What the block layer saw on one device under the target's files (bpf source).
+struct DeviceEvidence {
+    std::string name;            // e.g. "vda", "loop0"
+    uint32_t dev = 0;            // kernel dev_t
+    uint64_t requests = 0, reads = 0, writes = 0, flushes = 0, bytes = 0;
+    uint64_t attributed = 0;     // requests charged to the target's processes
+    ValueCounts sizes;           // request bytes -> requests
+    PatternEvidence pattern;     // by sector: consecutive = starts where the previous ended
+    ValueCounts in_device;       // requests in flight on the device at each issue
+    Percentiles q2d_us;          // insert -> issue (time queued in the block layer)
+    Percentiles d2c_us;          // issue -> complete (time in the device)
+    bool operator==(const DeviceEvidence&) const = default;
 };
 
 struct WorkloadModel {
@@ -123,6 +138,7 @@ struct WorkloadModel {
     bool complete = true;         // false when the trace was cut short (Ctrl-C, target exit)
     std::string end_reason;       // duration, interrupted, target exited, end of log
     std::vector<JobGroup> groups;
+    std::vector<DeviceEvidence> devices;       // block layer, when the source sees it
     std::map<std::string, uint64_t> ignored;   // what was seen but not modelled -> count
     bool operator==(const WorkloadModel&) const = default;
 };

@@ -161,12 +161,29 @@ private:
 // "/dev/null<char 1:3>" -> {"/dev/null", pseudo}; other paths come back whole with unknown.
 std::pair<std::string_view, FileKind> split_device_suffix(std::string_view path);
 
+// One block-layer request on a device under the target's files (bpf source).
+struct BlockRequest {
+    uint32_t dev = 0;           // kernel dev_t (MKDEV(major, minor) as the kernel encodes it)
+    int32_t tgid = 0;           // process charged at insert/issue; 0 = not attributable
+    IoDir dir = IoDir::none;    // none for flush / discard
+    uint8_t is_flush = 0;
+    uint8_t pad[2] = {};
+    uint64_t sector = 0;
+    uint64_t bytes = 0;
+    uint64_t insert_ns = 0;     // 0 = not seen (e.g. bypassed the scheduler)
+    uint64_t issue_ns = 0;
+    uint64_t complete_ns = 0;
+    uint32_t in_device = 0;     // requests in flight on the device when this one was issued
+    int32_t error = 0;
+};
+
 // Where sources send what they see. Calls arrive in trace order per thread.
 class EventSink {
 public:
     virtual ~EventSink() = default;
     virtual void on_event(const IoEvent& event) = 0;
     virtual void on_async(const AsyncRequest& request) { (void)request; }
+    virtual void on_block(const BlockRequest& request) { (void)request; }
 };
 
 }  // namespace iodiag::trace

@@ -1,0 +1,38 @@
+// The shape every BPF tracer wrapper has (RAII over its skeleton: open -> set rodata filters ->
+// choose the attach variant from BpfFeatures -> load -> attach -> poll -> detach). The bpf source
+// runs several of them for one target and drains them all from one loop.
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+
+#include "common/result.hpp"
+#include "model/workload_model.hpp"
+#include "trace/bpf_features.hpp"
+#include "trace/io_event.hpp"
+
+namespace iodiag::trace {
+
+struct BpfTarget {
+    uint32_t tgid = 0;              // the traced process
+    bool children = false;          // also its descendants (forks after the start)
+    int targets_map_fd = -1;        // shared hash map tgid -> 1 of traced processes, created by
+                                    // the bpf source; tracers reuse it (bpf_map__reuse_fd) before load
+};
+
+class BpfTracer {
+public:
+    virtual ~BpfTracer() = default;
+    virtual std::string_view name() const = 0;
+    virtual Status load(const BpfTarget& target, const BpfFeatures& features) = 0;
+    virtual Status attach() = 0;
+    // Drains what the kernel side buffered; never blocks. Returns events delivered.
+    virtual uint64_t poll(EventSink& sink, FileTable& files) = 0;
+    // Exact in-kernel counts (maps), under this tracer's name, for model.json's source.totals.
+    virtual void collect_totals(model::ordered_json& totals) const = 0;
+    virtual uint64_t dropped() const = 0;
+    // Idempotent; the destructor calls it. Leaves no link or program of iodiag's behind.
+    virtual void detach() = 0;
+};
+
+}  // namespace iodiag::trace
