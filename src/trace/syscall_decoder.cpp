@@ -199,7 +199,14 @@ struct SyscallDecoder::Impl {
     // without consuming a pending spawn, which belongs to a child.
     Thread& known_or_default(int32_t tid) {
         auto it = threads.find(tid);
-        return it != threads.end() ? it->second : attach(tid, process(default_tgid));
+        return it != threads.end() ? it->second : attach(tid, default_process(tid));
+    }
+
+    // With no traced pid given (`strace -f CMD`, a saved log), the first thread seen is the
+    // command itself: it founds the default process, whose tgid is its tid.
+    ProcessPtr default_process(int32_t tid) {
+        if (default_tgid == 0 && processes.empty()) set_default_tgid(tid);
+        return process(default_tgid);
     }
 
     // A thread that made a call. A tid never seen while a clone is in flight is most likely that
@@ -207,7 +214,7 @@ struct SyscallDecoder::Impl {
     Thread& caller(int32_t tid) {
         auto it = threads.find(tid);
         if (it != threads.end()) return it->second;
-        if (pending.empty()) return attach(tid, process(default_tgid));
+        if (pending.empty()) return attach(tid, default_process(tid));
         const PendingSpawn spawn = pending.front();
         pending.pop_front();
         return spawn_child(spawn.parent_tid, tid, spawn.flags, spawn.parent_tid);

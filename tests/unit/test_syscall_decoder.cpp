@@ -112,7 +112,7 @@ TEST_CASE("open then sequential reads advance the offset", "[decoder]") {
     CHECK(first.file_id == open.file_id);
     CHECK(first.file_kind == FileKind::regular);
     CHECK(first.tid == kTid);
-    CHECK(first.tgid == 0);  // no default tgid was set
+    CHECK(first.tgid == kTid);  // no traced pid given: the first thread founds the process
     CHECK(first.dur_ns == 7);
     CHECK(h.io(Syscall::read, 3, 4096).offset == 4096);
     CHECK(h.io(Syscall::read, 3, 4096, 100).offset == 8192);  // short read: moves by 100
@@ -605,7 +605,7 @@ TEST_CASE("declaring a known thread again keeps its process", "[decoder]") {
 TEST_CASE("set_default_tgid names the process unknown tids already share", "[decoder]") {
     Harness h;
     h.open("/data/f", 3, kOpenRead, 7);
-    CHECK(h.io(Syscall::read, 3, 1, kFull, 8).tgid == 0);  // both in the one default process
+    CHECK(h.io(Syscall::read, 3, 1, kFull, 8).tgid == 7);  // tid 8 joins the process tid 7 founded
     h.decoder.set_default_tgid(4242);
     const IoEvent e = h.io(Syscall::read, 3, 1, kFull, 8);
     CHECK(e.tgid == 4242);
