@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -32,6 +33,8 @@ enum class StraceLineKind : uint8_t {
 struct StraceLine {
     StraceLineKind kind = StraceLineKind::bad;
     int32_t pid = 0;              // 0 = no pid on the line
+    bool pid_in_brackets = false; // "[pid N]" form: strace -f writing to stderr, which omits the
+                                  // prefix while only one process is traced
     uint64_t ts_ns = 0;           // 0 = no timestamp; -t/-tt: ns since midnight; -ttt: since epoch
     std::string_view name;        // syscall name (syscall/unfinished/resumed), signal name
     std::string_view args;        // argument text, without the outer parentheses
@@ -45,6 +48,10 @@ struct StraceLine {
 
 // Pure: never allocates, never fails (bad lines come back as kind == bad).
 StraceLine parse_strace_line(std::string_view line);
+
+// RawSyscall::fd of openat/openat2 when the directory argument is AT_FDCWD (not an fd); fd_path
+// then holds the working directory when strace -y showed it ("AT_FDCWD</tmp>").
+constexpr int32_t kAtFdcwd = -100;
 
 struct ReaderOptions {
     bool strict = false;        // stop at the first bad line instead of skipping it
@@ -60,6 +67,7 @@ struct ReaderStats {
     uint64_t first_bad_line = 0;   // 1-based line number, 0 = none
     std::string first_bad_text;    // the first bad line, cut to 200 bytes
     uint64_t unfinished_at_end = 0;  // calls still "<unfinished ...>" when the log ended
+    uint64_t orphan_resumed = 0;     // "<... resumed>" halves whose start is not in the log
     uint64_t first_ts_ns = 0;
     uint64_t last_ts_ns = 0;
 };
