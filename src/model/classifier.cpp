@@ -866,9 +866,17 @@ struct GroupBuilder {
                              ? 0
                              : *std::max_element(g.range_per_thread.begin(), g.range_per_thread.end());
         if (range) {
-            fio["size"] = fio_size(round_up(range, 4096));
-            if (g.offset_min != UINT64_MAX && g.offset_min > 0 && group.files.size() == 1)
-                fio["offset"] = fio_size(g.offset_min / 4096 * 4096);
+            uint64_t offset = 0;
+            if (group.files.size() == 1 && g.offset_min != UINT64_MAX) {
+                // Random IO that never happened to hit the first blocks still covers the file
+                // from its start: only a real gap before the range becomes fio's offset.
+                offset = g.offset_min < g.offset_max / 64 ? 0 : g.offset_min / 4096 * 4096;
+                range = g.offset_max - offset;
+            }
+            // Sizes read like a person wrote them: whole MiB once the range is large.
+            uint64_t granule = range >= (16u << 20) ? (1u << 20) : 4096;
+            fio["size"] = fio_size(round_up(range, granule));
+            if (offset) fio["offset"] = fio_size(offset);
         } else {
             group.unknown["size"] = "no offsets were seen, so the range the workload touches is unknown";
         }

@@ -428,3 +428,23 @@ TEST_CASE("failed calls count as errors, not as IO", "[classifier]") {
     CHECK(g.evidence.reads.ops == 10);
     CHECK(g.evidence.reads.errors == 1);
 }
+
+TEST_CASE("random IO over a file is sized from its start; a real gap becomes fio's offset", "[classifier]") {
+    Stream s;
+    uint32_t f = s.file("/data/big");
+    std::mt19937_64 rng(13);
+    // 4k reads anywhere in 64 MiB except the first 8 KiB (never hit by chance).
+    for (int i = 0; i < 3000; ++i) s.data(1, Syscall::pread64, IoDir::read, f, 8192 + (rng() % 16382) * 4096, 4096);
+    auto m = s.finish();
+    const auto& g = only_group(m);
+    CHECK(opt(g, "size") == "64m");
+    CHECK_FALSE(g.fio.contains("offset"));
+
+    Stream late;
+    uint32_t h = late.file("/data/tail");
+    for (uint64_t i = 0; i < 100; ++i) late.data(1, Syscall::pread64, IoDir::read, h, (1u << 30) + i * 4096, 4096);
+    auto m2 = late.finish();
+    const auto& g2 = only_group(m2);
+    CHECK(opt(g2, "offset") == "1g");
+    CHECK(opt(g2, "size") == "400k");
+}
