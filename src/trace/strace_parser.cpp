@@ -715,7 +715,8 @@ void decode_sync_file_range(RawSyscall& c, const Args& a) {
     c.flags = parse_flags(a[3], kSyncFileRangeNames);
 }
 
-// open(path, flags[, mode]), openat(dirfd, path, flags[, mode]), openat2(dirfd, path, {flags=..}, size)
+// open(path, flags[, mode]), openat(dirfd, path, flags[, mode]),
+// openat2(dirfd, path, {flags=...}, size)
 void decode_open(RawSyscall& c, const Args& a) {
     size_t first = 0;
     if (c.call != Syscall::open) {
@@ -745,9 +746,10 @@ bool decode_fcntl(RawSyscall& c, const Args& a) {
     if (cmd != "F_SETFL" && cmd != "F_DUPFD" && cmd != "F_DUPFD_CLOEXEC") return false;
     assign_fd(a[0], c.fd, c.fd_path);
     c.cmd = int32_t(parse_flags(cmd, kFcntlNames));
-    if (c.cmd == kFcntlSetfl)
-        c.open_flags = kOpenFlagsKnown |
-                       (open_flag_bits(parse_flags(a[2], kOpenFlagNames)) & (kOpenDirect | kOpenAppend));
+    if (c.cmd == kFcntlSetfl) {
+        const uint32_t bits = open_flag_bits(parse_flags(a[2], kOpenFlagNames));
+        c.open_flags = kOpenFlagsKnown | (bits & (kOpenDirect | kOpenAppend));
+    }
     return true;
 }
 

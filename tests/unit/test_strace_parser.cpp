@@ -96,7 +96,8 @@ TEST_CASE("strace line: leading pid as strace -f -o writes it", "[strace]") {
 
 TEST_CASE("strace line: [pid N] prefix and the aligned '=' of strace writing to stderr",
           "[strace]") {
-    const StraceLine l = parse_strace_line("[pid  3988] <... rseq resumed>)         = 0 <0.000022>");
+    const StraceLine l =
+        parse_strace_line("[pid  3988] <... rseq resumed>)         = 0 <0.000022>");
     CHECK(l.kind == StraceLineKind::resumed);
     CHECK(l.pid == 3988);
     CHECK(l.pid_in_brackets);
@@ -131,7 +132,8 @@ TEST_CASE("strace line: -t, -tt and -ttt timestamps", "[strace]") {
 }
 
 TEST_CASE("strace line: -T durations, <unavailable> and none", "[strace]") {
-    StraceLine l = parse_strace_line("4497  1795659101.226003 fsync(3</tmp/st/c/data>) = 0 <1.000201>");
+    StraceLine l =
+        parse_strace_line("4497  1795659101.226003 fsync(3</tmp/st/c/data>) = 0 <1.000201>");
     CHECK(l.has_dur);
     CHECK(l.dur_ns == 1000201000);
     l = parse_strace_line("[pid 12] <... read resumed>) = ? <unavailable>");
@@ -214,7 +216,8 @@ TEST_CASE("strace line: <unfinished ...> keeps the arguments printed so far", "[
 
 TEST_CASE("strace line: <... resumed> carries the rest and the result", "[strace]") {
     const StraceLine l = parse_strace_line(
-        "2277  1795658926.194764 <... clone3 resumed> => {parent_tid=[2278]}, 88) = 2278 <0.000122>");
+        "2277  1795658926.194764 <... clone3 resumed> => {parent_tid=[2278]}, 88) = 2278 "
+        "<0.000122>");
     CHECK(l.kind == StraceLineKind::resumed);
     CHECK(l.pid == 2277);
     CHECK(l.name == "clone3");
@@ -266,7 +269,8 @@ TEST_CASE("strace line: cut-off and foreign lines are bad", "[strace]") {
     for (const char* text : {
              "3983  02:10:45.452244 pwritev2(6</tmp/st/tfile>, [{iov_base=\"5\\340(\\3148\\24",
              "3951  1795659044.091015 pread64(6</tmp/st/tfile>, \"\"..., 4096, 249856) = 40",
-             "3951  1795659044.091015 pread64(6</tmp/st/tfile>, \"\"..., 4096, 249856) = 4096 <0.00",
+             "3951  1795659044.091015 pread64(6</tmp/st/tfile>, \"\"..., 4096, 249856) = 4096 "
+             "<0.00",
              "3951  1795659044.091015 pread64(6</tmp/st/t",
              "3951  1795659044.091015 openat(AT_FDCWD, \"/a\", O_RDONLY) = 3</a",
              "3951  1795659044.091015 getpid() =",
@@ -564,7 +568,8 @@ TEST_CASE("strace reader: clone3, clone, fork and vfork; pending spawns", "[stra
         "child_tid=0x7f699a6a8990, parent_tid=0x7f699a6a8990, exit_signal=0, "
         "stack=0x7f6999ea8000, stack_size=0x7fba80, tls=0x7f699a6a86c0} <unfinished ...>",
         "2278  1795658926.194700 rseq(0x7f, 0x20, 0, 0x53053053) = 0",
-        "2277  1795658926.194764 <... clone3 resumed> => {parent_tid=[2278]}, 88) = 2278 <0.000122>",
+        "2277  1795658926.194764 <... clone3 resumed> => {parent_tid=[2278]}, 88) = 2278 "
+        "<0.000122>",
     });
     REQUIRE(split.sink.spawns.size() == 1);
     CHECK(split.sink.spawns[0].first == 2277);
@@ -847,7 +852,8 @@ TEST_CASE("strace reader: a garbled line in the middle and a cut-off last line",
     CHECK(run.stats.lines == 16);  // the cut last line has no newline
     CHECK(run.stats.bad_lines == 2);
     CHECK(run.stats.first_bad_line == 9);
-    CHECK(run.stats.first_bad_text == "t: (groupid=0, jobs=1): err= 0: pid=3983: Thu Nov 26 02:10:45 2026");
+    CHECK(run.stats.first_bad_text ==
+          "t: (groupid=0, jobs=1): err= 0: pid=3983: Thu Nov 26 02:10:45 2026");
     const auto writes = run.sink.of(Syscall::pwritev2);
     REQUIRE(writes.size() == 9);  // the cut tenth is dropped
     CHECK(writes[0].offset == 0);
