@@ -667,6 +667,17 @@ TEST_CASE("strace reader: io_submit with iocbs abbreviated to [...]", "[strace]"
     CHECK(submits[0].ret == 2);
     CHECK(submits[0].iocbs.empty());
     CHECK(submits[1].ts_ns == 1795659122649408000ull);
+
+    // strace -s 1 shows one element and "...": the shown iocbs are kept, count says how many.
+    const RawSyscall partial = one_call(
+        "io_submit(0x7feaaa64d000, 2, [{aio_data=0xb, aio_lio_opcode=IOCB_CMD_PWRITE, "
+        "aio_fildes=3, aio_buf=\"y\"..., aio_nbytes=16384, aio_offset=0}, ...]) = 2");
+    CHECK(partial.count == 2);
+    REQUIRE(partial.iocbs.size() == 1);
+    CHECK(partial.iocbs[0].opcode == kIocbPwrite);
+    CHECK(partial.iocbs[0].fd == 3);
+    CHECK(partial.iocbs[0].fd_path.empty());
+    CHECK(partial.iocbs[0].bytes == 16384);
 }
 
 TEST_CASE("strace reader: unfinished/resumed halves interleaved across two pids", "[strace]") {
