@@ -15,6 +15,7 @@
 #include "common/units.hpp"
 #include "model/classifier.hpp"
 #include "model/workload_model.hpp"
+#include "trace/file_stat.hpp"
 #include "trace/proc_fd.hpp"
 #include "trace/strace_parser.hpp"
 #include "trace/strace_source.hpp"
@@ -154,6 +155,7 @@ Result<int> trace_live(const ModelOptions& options, Pipeline& pipeline,
         return kExitAborted;
     }
     if (!options.pid) base.target.pid = run->target_pid;
+    trace::fill_file_sizes(pipeline.files);
 
     const auto& stats = reader.stats();
     base.source.kind = "strace";
