@@ -41,9 +41,10 @@ int report_error(const Error& error) {
 }
 
 std::string exit_code_help() {
-    std::string text = "Exit codes:\n  0  ok\n";
-    for (const Row& row : kRows) text += fmt::format("  {}  {}\n", static_cast<int>(row.code), row.meaning);
-    text += fmt::format("  {}  aborted by a second Ctrl-C (nothing written)\n",
+    std::string text = "Exit codes:\n    0  ok\n";
+    for (const Row& row : kRows)
+        text += fmt::format("  {:>3}  {}\n", static_cast<int>(row.code), row.meaning);
+    text += fmt::format("  {:>3}  aborted by a second Ctrl-C (nothing written)\n",
                         static_cast<int>(kExitAborted));
     return text;
 }

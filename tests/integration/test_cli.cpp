@@ -118,7 +118,7 @@ TEST_CASE("help lists the exit codes", "[cli]") {
     Run run = run_iodiag({"--help"});
     CHECK(run.code == 0);
     CHECK(contains(run.out, "Exit codes:"));
-    CHECK(contains(run.out, "7  the trace finished but saw no IO"));
+    CHECK(contains(run.out, "  7  the trace finished but saw no IO"));
 }
 
 TEST_CASE("bad command lines exit 2", "[cli]") {
