@@ -7,6 +7,8 @@
 
 #include "cli/cmd_demo.hpp"
 #include "cli/cmd_model.hpp"
+#include "cli/cmd_probe.hpp"
+#include "cli/cmd_reproduce.hpp"
 #include "cli/exit_codes.hpp"
 #include "common/log.hpp"
 
@@ -23,8 +25,12 @@ int run(int argc, char** argv) {
     app.footer(exit_code_help());
 
     ModelOptions model;
+    ReproduceOptions reproduce;
+    ProbeOptions probe;
     DemoOptions demo;
     add_model_command(app, model);
+    add_reproduce_command(app, reproduce);
+    add_probe_command(app, probe);
     add_demo_command(app, demo);
 
     try {
@@ -41,6 +47,8 @@ int run(int argc, char** argv) {
 
     iodiag::setup_logging(verbosity);
     if (app.got_subcommand("model")) return run_model(model);
+    if (app.got_subcommand("reproduce")) return run_reproduce(reproduce);
+    if (app.got_subcommand("probe")) return run_probe(probe);
     if (app.got_subcommand("demo")) return run_demo(demo);
     return kExitUsage;
 }
