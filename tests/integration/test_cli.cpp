@@ -234,7 +234,7 @@ TEST_CASE("model -- dd oflag=direct: one group writing 64k direct", "[cli]") {
     CHECK(group->at("fio").at("direct") == 1);
 }
 
-TEST_CASE("--json prints the model on stdout", "[cli]") {
+TEST_CASE("model --json prints the model on stdout", "[cli]") {
     if (!can_trace()) return;
     Scratch dir;
     Run run = run_iodiag({"model", "--json", "-o", dir / "model.json", "--", "sh", "-c",
@@ -261,7 +261,7 @@ TEST_CASE("Ctrl-C while tracing still writes the model and exits 0", "[cli]") {
     CHECK(group_with_file(model, dir / "f"));
 }
 
-TEST_CASE("--pid attaches for --duration, sees IO on fds opened before", "[cli]") {
+TEST_CASE("model --pid attaches for --duration, sees IO on fds opened before", "[cli]") {
     if (!can_trace() || !is_root("ptrace of a process that is not our child")) return;
     Scratch dir;
     const std::string data = dir / "pre-opened";
