@@ -6,9 +6,11 @@
 #include <CLI/CLI.hpp>
 
 #include "cli/cmd_demo.hpp"
+#include "cli/cmd_kvm.hpp"
 #include "cli/cmd_model.hpp"
 #include "cli/cmd_probe.hpp"
 #include "cli/cmd_reproduce.hpp"
+#include "cli/cmd_stack.hpp"
 #include "cli/exit_codes.hpp"
 #include "common/log.hpp"
 
@@ -28,10 +30,14 @@ int run(int argc, char** argv) {
     ReproduceOptions reproduce;
     ProbeOptions probe;
     DemoOptions demo;
+    StackOptions stack;
+    KvmOptions kvm;
     add_model_command(app, model);
     add_reproduce_command(app, reproduce);
     add_probe_command(app, probe);
     add_demo_command(app, demo);
+    add_stack_command(app, stack);
+    add_kvm_command(app, kvm);
 
     try {
         app.parse(argc, argv);
@@ -50,6 +56,8 @@ int run(int argc, char** argv) {
     if (app.got_subcommand("reproduce")) return run_reproduce(reproduce);
     if (app.got_subcommand("probe")) return run_probe(probe);
     if (app.got_subcommand("demo")) return run_demo(demo);
+    if (app.got_subcommand("stack")) return run_stack(stack);
+    if (app.got_subcommand("kvm")) return run_kvm(kvm);
     return kExitUsage;
 }
 
