@@ -141,8 +141,9 @@ void read_driver(const SysRoot& root, const std::string& dir, BlockDevice& devic
         }
     }
     device.kernel_driver = kernel_driver_of(root, dir);
-    device.model = trimmed_join(root.read_line(dir + "/device/vendor"),
-                                root.read_line(dir + "/device/model"));
+    // A vendor alone is a PCI id (virtio's 0x1af4), not a name.
+    if (auto model = root.read_line(dir + "/device/model"))
+        device.model = trimmed_join(root.read_line(dir + "/device/vendor"), model);
     const std::string& kd = device.kernel_driver;
     if (kd == "virtio_blk") device.driver = "virtio-blk";
     else if (kd == "vbd" || kd == "xen_blkfront") device.driver = "xen-blkfront";

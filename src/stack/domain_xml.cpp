@@ -192,11 +192,9 @@ Result<VmConfig> vm_config_from_domain_xml(std::string_view xml) {
             }
             if (controller.type == "virtio-scsi" && !controller.cmd_per_lun) controller.cmd_per_lun = 128;
         }
-        for (const auto& id : disk.iothreads)
-            if (std::find(vm.iothreads.begin(), vm.iothreads.end(), id) == vm.iothreads.end())
-                disk.notes.push_back(id + " is not among the domain's <iothreads>");
         vm.disks.push_back(std::move(disk));
     }
+    note_iothread_use(vm);
     if (vm.disks.empty()) vm.notes.push_back("the domain has no <disk> elements");
     return vm;
 }

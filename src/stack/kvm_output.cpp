@@ -187,7 +187,7 @@ std::string render_text(const KvmReport& report) {
 
     for (const auto& disk : report.disks) {
         const DiskConfig& c = disk.config;
-        out += fmt::format("\ndisk {}{}  {} {}{}\n", c.id, c.target.empty() ? "" : " (" + c.target + ")",
+        out += fmt::format("\ndisk {}{}  {} {}{}\n", c.id, c.target.empty() || c.target == c.id ? "" : " (" + c.target + ")",
                            c.device_model, c.media, c.read_only ? ", read-only" : "");
         for (size_t i = 0; i < disk.chain.size(); ++i)
             out += fmt::format("  {:<8} {}\n", i == 0 ? "image" : "backing", layer_text(disk.chain[i]));

@@ -1,5 +1,7 @@
 #include "stack/kvm_rules.hpp"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include "common/units.hpp"
@@ -46,7 +48,7 @@ void leaf_devices(const StackReport& report, std::vector<const BlockDevice*>& ou
     for (const auto& upper : report.upper) leaf_devices(upper, out);
 }
 
-void disk_rules(const KvmReport& report, const DiskReport& disk, const WorkloadHint& hint, std::vector<Finding>& out) {
+void disk_rules(const DiskReport& disk, const WorkloadHint& hint, std::vector<Finding>& out) {
     const DiskConfig& c = disk.config;
     const std::string mode = c.cache.name();
     if (c.media == "cdrom") return;   // read-only media: no write path to judge
@@ -78,31 +80,6 @@ void disk_rules(const KvmReport& report, const DiskReport& disk, const WorkloadH
                          note::kEmulation);
         f.evidence.push_back({"cache", mode});
         f.evidence.push_back({"aio", c.aio});
-        out.push_back(std::move(f));
-    }
-    if (is_virtio(c.controller) && c.iothreads.empty()) {
-        if (auto severity = depends(hint.busy)) {
-            Finding f = make(disk, "kvm.no_iothread", *severity, "no iothread: served by QEMU's main loop",
-                             "the main loop also runs device emulation, timers, the monitor and the display, under "
-                             "the global lock; a busy disk competes with all of it (add -object iothread and "
-                             "iothread= on the controller)",
-                             note::kEmulation);
-            f.evidence.push_back({"controller", c.controller.type + " " + c.controller.id});
-            f.evidence.push_back({"workload", workload_evidence(hint.busy, "busy", hint)});
-            out.push_back(std::move(f));
-        }
-    }
-    if (is_virtio(c.controller) && c.controller.num_queues && report.vm.vcpus &&
-        *c.controller.num_queues < *report.vm.vcpus) {
-        Finding f = make(disk, "kvm.queues_lt_vcpus", Severity::warning,
-                         fmt::format("{} {} queue{} for {} vCPUs", c.controller.type, *c.controller.num_queues,
-                                     *c.controller.num_queues == 1 ? "" : "s", *report.vm.vcpus),
-                         "several vCPUs share each virtqueue: their submissions contend for one queue and one "
-                         "notification path; num-queues = vCPUs gives each its own",
-                         note::kEmulation);
-        f.evidence.push_back({"controller", c.controller.type + " " + c.controller.id});
-        f.evidence.push_back({"num_queues", std::to_string(*c.controller.num_queues)});
-        f.evidence.push_back({"vcpus", std::to_string(*report.vm.vcpus)});
         out.push_back(std::move(f));
     }
     if (!c.cache.writeback && !c.read_only) {
@@ -187,11 +164,58 @@ void disk_rules(const KvmReport& report, const DiskReport& disk, const WorkloadH
     }
 }
 
+// Rules about a controller (its queues, its iothread) speak once for all the disks on it.
+void controller_rules(const KvmReport& report, const WorkloadHint& hint, std::vector<Finding>& out) {
+    std::vector<std::string> seen;
+    for (const auto& first : report.disks) {
+        const Controller& k = first.config.controller;
+        const std::string key = k.type + " " + k.id;
+        if (!is_virtio(k) || std::find(seen.begin(), seen.end(), key) != seen.end()) continue;
+        seen.push_back(key);
+        std::string disks;
+        for (const auto& disk : report.disks)
+            if (disk.config.controller.type == k.type && disk.config.controller.id == k.id)
+                disks += (disks.empty() ? "" : ",") + disk.config.id;
+        const std::string subject = k.id.empty() ? first.config.id : k.id;
+        auto make_for = [&](const char* id, Severity severity, std::string title, const char* why) {
+            Finding f;
+            f.id = id;
+            f.severity = severity;
+            f.title = subject + ": " + std::move(title);
+            f.why = why;
+            f.note_section = note::kEmulation;
+            f.evidence = {{"controller", key}, {"disks", disks}};
+            return f;
+        };
+        if (first.config.iothreads.empty()) {
+            if (auto severity = depends(hint.busy)) {
+                Finding f = make_for("kvm.no_iothread", *severity, "no iothread: served by QEMU's main loop",
+                                     "the main loop also runs device emulation, timers, the monitor and the display, "
+                                     "under the global lock; a busy disk competes with all of it (add -object "
+                                     "iothread and iothread= on the controller)");
+                f.evidence.push_back({"workload", workload_evidence(hint.busy, "busy", hint)});
+                out.push_back(std::move(f));
+            }
+        }
+        if (k.num_queues && report.vm.vcpus && *k.num_queues < *report.vm.vcpus) {
+            Finding f = make_for("kvm.queues_lt_vcpus", Severity::warning,
+                                 fmt::format("{} with {} queue{} for {} vCPUs", k.type, *k.num_queues,
+                                             *k.num_queues == 1 ? "" : "s", *report.vm.vcpus),
+                                 "several vCPUs share each virtqueue: their submissions contend for one queue and "
+                                 "one notification path; num-queues = vCPUs gives each its own");
+            f.evidence.push_back({"num_queues", std::to_string(*k.num_queues)});
+            f.evidence.push_back({"vcpus", std::to_string(*report.vm.vcpus)});
+            out.push_back(std::move(f));
+        }
+    }
+}
+
 }  // namespace
 
 std::vector<Finding> kvm_findings(const KvmReport& report, const WorkloadHint& hint) {
     std::vector<Finding> out;
-    for (const auto& disk : report.disks) disk_rules(report, disk, hint, out);
+    controller_rules(report, hint, out);
+    for (const auto& disk : report.disks) disk_rules(disk, hint, out);
     return out;
 }
 

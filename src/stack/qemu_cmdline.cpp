@@ -34,6 +34,13 @@ bool is_assignment(const std::string& word) {
     });
 }
 
+// Programs that run another one given later on their command line.
+bool is_wrapper(const std::string& word) {
+    static const std::array<std::string_view, 11> kWrappers = {
+        "sudo", "exec", "env", "nohup", "nice", "ionice", "taskset", "numactl", "chrt", "stdbuf", "time"};
+    return std::find(kWrappers.begin(), kWrappers.end(), base_name(word)) != kWrappers.end();
+}
+
 std::vector<std::string> split_nul(std::string_view text) {
     std::vector<std::string> out;
     size_t start = 0;
@@ -50,8 +57,7 @@ std::vector<std::string> split_nul(std::string_view text) {
 
 bool is_qemu_binary(std::string_view path) {
     std::string name = base_name(std::string(path));
-    return name.rfind("qemu-system-", 0) == 0 || name == "qemu-kvm" || name == "kvm" ||
-           name == "qemu";
+    return name.rfind("qemu-system-", 0) == 0 || name == "qemu-kvm" || name == "kvm";
 }
 
 Result<std::vector<std::vector<std::string>>> split_shell_lines(std::string_view text) {
@@ -152,7 +158,13 @@ Result<QemuCommandLine> parse_qemu_text(std::string_view text) {
     if (!lines) return tl::unexpected(lines.error());
     if (lines->empty()) return fail(ErrorKind::bad_input, "the command line is empty");
     for (const auto& line : *lines) {
-        auto qemu = std::find_if(line.begin(), line.end(), [](const std::string& w) { return is_qemu_binary(w); });
+        // A command starts with its program, after VAR=value words and wrappers (taskset -c 2 ...);
+        // other lines of a log only mention QEMU.
+        auto first = std::find_if(line.begin(), line.end(), [](const std::string& w) { return !is_assignment(w); });
+        if (first == line.end()) continue;
+        auto qemu = is_qemu_binary(*first) ? first : line.end();
+        if (qemu == line.end() && is_wrapper(*first))
+            qemu = std::find_if(first, line.end(), [](const std::string& w) { return is_qemu_binary(w); });
         if (qemu == line.end()) continue;
         auto parsed = parse_qemu_argv(std::vector<std::string>(qemu, line.end()));
         if (!parsed) return parsed;

@@ -34,7 +34,8 @@ Result<std::vector<std::vector<std::string>>> split_shell_lines(std::string_view
 // its value.
 Result<QemuCommandLine> parse_qemu_argv(const std::vector<std::string>& argv);
 
-// NUL-separated when the text has a NUL, else shell form; the first line running QEMU is used.
+// NUL-separated when the text has a NUL, else shell form: the first line whose program (after
+// VAR=value words, or behind a wrapper such as taskset or sudo) is QEMU.
 Result<QemuCommandLine> parse_qemu_text(std::string_view text);
 
 }  // namespace iodiag::stack

@@ -261,7 +261,7 @@ void Builder::backend_from_drive(const Drive& drive, DiskConfig& disk) {
     if (auto format = get_string(spec, "format")) {
         layer.format = *format;
         layer.format_source = "command line";
-    } else {
+    } else if (!layer.path.empty()) {
         disk.defaulted.push_back("format");
         disk.notes.push_back("no format= on -drive: QEMU probes the image (and then refuses writes "
                              "to sector 0 of a raw image); say format= explicitly");
@@ -284,8 +284,11 @@ void Builder::backend_from_drive(const Drive& drive, DiskConfig& disk) {
     if (auto aio = get_string(spec, "aio")) disk.aio = *aio;
     else if (auto file_aio = get_string(spec, "file.aio")) disk.aio = *file_aio;
     else disk.defaulted.push_back("aio");
-    disk.read_only = get_bool(spec, "readonly").value_or(get_bool(spec, "read-only").value_or(false));
     disk.media = get_string(spec, "media").value_or("disk");
+    disk.read_only = get_bool(spec, "readonly").value_or(get_bool(spec, "read-only").value_or(false)) ||
+                     disk.media == "cdrom";
+    const std::string& format = disk.chain.back().format;
+    disk.chain_complete = format == "raw" || format == "luks";   // no backing files
     if (get_bool(spec, "snapshot").value_or(false))
         disk.notes.push_back("snapshot=on: writes go to a temporary overlay and are discarded at exit");
 }
@@ -345,7 +348,8 @@ void Builder::backend_from_node(const ordered_json& ref, DiskConfig& disk) {
             }
         } else if (active) {
             layer.format = "raw";
-            layer.format_source = "command line (no format node: the guest sees the protocol node's bytes)";
+            layer.format_source = "command line: no format node";
+            disk.notes.push_back("the device uses the " + driver + " node directly: the guest sees its bytes as raw");
         }
         if (protocol_node) {
             layer.protocol = get_string(*protocol_node, "driver").value_or("");
@@ -368,6 +372,10 @@ void Builder::backend_from_node(const ordered_json& ref, DiskConfig& disk) {
 
         if (!format_node) {
             disk.chain_complete = true;   // a protocol node has no backing file
+            break;
+        }
+        if (disk.chain.back().format == "raw" || disk.chain.back().format == "luks") {
+            disk.chain_complete = true;   // formats without backing files
             break;
         }
         const ordered_json* backing = find_value(*format_node, "backing");
@@ -548,11 +556,7 @@ Result<VmConfig> Builder::build(const QemuCommandLine& cmdline) {
 
     for (const auto& device : devices_) disk_for_device(device);
     for (auto& drive : drives_) disk_for_drive(drive);
-    for (const auto& disk : vm_.disks)
-        for (const auto& id : disk.iothreads)
-            if (std::find(vm_.iothreads.begin(), vm_.iothreads.end(), id) == vm_.iothreads.end())
-                vm_.notes.push_back("disk " + disk.id + " names iothread \"" + id +
-                                    "\", which no -object iothread defines");
+    note_iothread_use(vm_);
     if (vm_.disks.empty()) vm_.notes.push_back("the command line defines no disks");
     return vm_;
 }

@@ -1,5 +1,7 @@
 #include "stack/vm_config.hpp"
 
+#include <algorithm>
+
 namespace iodiag::stack {
 namespace {
 
@@ -28,6 +30,21 @@ std::optional<CacheMode> cache_mode_from_name(const std::string& name) {
     for (const auto& named : kModes)
         if (name == named.name) return named.mode;
     return std::nullopt;
+}
+
+void note_iothread_use(VmConfig& vm) {
+    auto defined = [&](const std::string& id) {
+        return std::find(vm.iothreads.begin(), vm.iothreads.end(), id) != vm.iothreads.end();
+    };
+    for (auto& disk : vm.disks)
+        for (const auto& id : disk.iothreads)
+            if (!defined(id)) disk.notes.push_back("iothread " + id + " is not defined");
+    for (const auto& id : vm.iothreads) {
+        bool used = std::any_of(vm.disks.begin(), vm.disks.end(), [&](const DiskConfig& disk) {
+            return std::find(disk.iothreads.begin(), disk.iothreads.end(), id) != disk.iothreads.end();
+        });
+        if (!used) vm.notes.push_back("iothread " + id + " serves no disk");
+    }
 }
 
 }  // namespace iodiag::stack

@@ -73,4 +73,7 @@ struct VmConfig {
     std::vector<std::string> notes;
 };
 
+// Cross-checks both ways between iothread objects and the disks naming them, as notes.
+void note_iothread_use(VmConfig& vm);
+
 }  // namespace iodiag::stack

@@ -1,0 +1,47 @@
+// Fixture root trees for the stack tests, built at run time from a compact description (sysfs is
+// mostly symlinks, which the description spells out and git does not have to store):
+//
+//   # comment
+//   cd /sys/devices/pci0000:00/0000:00:04.0/virtio2    later relative paths start here
+//   block/vda/dev = 252:0                             a file holding "252:0\n"
+//   block/vda/device -> ../../../virtio2              a symlink
+//   block/vda/holders/                                an empty folder
+//   /proc/self/mountinfo <<EOF                        a file with the lines up to "EOF"
+//   ...
+//   EOF
+//
+// Absolute paths are inside the root; relative ones are below the last "cd".
+#pragma once
+
+#include <filesystem>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+namespace iodiag::test {
+
+// A temporary folder, removed with everything in it.
+struct TempRoot {
+    std::filesystem::path path;
+    TempRoot();
+    ~TempRoot();
+    TempRoot(const TempRoot&) = delete;
+    TempRoot& operator=(const TempRoot&) = delete;
+    std::string str() const { return path.string(); }
+};
+
+// Builds the description into `root`; throws std::runtime_error naming the bad line.
+void build_tree(const std::filesystem::path& root, const std::string& description);
+
+// tests/data/stack/NAME.tree built into a fresh TempRoot.
+struct FixtureTree : TempRoot {
+    explicit FixtureTree(const std::string& name);
+};
+
+std::string read_text(const std::filesystem::path& path);
+
+// CHECKs `actual` against the JSON file at `path` (showing both on a mismatch).
+// IODIAG_UPDATE_GOLDEN=1 rewrites the file instead; review its diff before committing.
+void check_golden_json(const std::string& path, const nlohmann::ordered_json& actual);
+
+}  // namespace iodiag::test
