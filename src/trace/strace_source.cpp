@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <cstdint>
 #include <cstdio>
 #include <cstring>
 
@@ -33,6 +34,7 @@ constexpr milliseconds kStopGrace{5000};
 constexpr milliseconds kPollSlice{200};
 constexpr size_t kMaxStraceStderr = 16 * 1024;
 constexpr int kTracePipeBytes = 1 << 20;  // room for bursts while we are busy decoding
+constexpr size_t kMaxReadsPerSlice = 64;   // 4 MiB of trace between two looks at the clock
 
 // SIGINT/SIGTERM become bytes on a pipe the trace loop polls (the self-pipe trick), so the loop
 // decides what to do outside signal context. Restores the previous handlers when it goes.
@@ -233,18 +235,22 @@ private:
     int32_t first_pid_ = 0;
 };
 
-// Reads what is there now; false at EOF or on error.
-bool drain(int fd, const std::function<void(const char*, size_t)>& sink) {
+// Reads what is there now, at most `max_reads` chunks so a fast producer cannot keep the loop
+// from checking signals and the deadline; false at EOF or on error.
+bool drain(int fd, const std::function<void(const char*, size_t)>& sink,
+           size_t max_reads = SIZE_MAX) {
     char buf[64 * 1024];
-    for (;;) {
+    for (size_t reads = 0; reads < max_reads;) {
         ssize_t n = read(fd, buf, sizeof buf);
         if (n > 0) {
             sink(buf, static_cast<size_t>(n));
+            ++reads;
             continue;
         }
         if (n < 0 && errno == EINTR) continue;
         return n < 0 && errno == EAGAIN;
     }
+    return true;
 }
 
 void signal_children(int32_t parent, int sig) {
@@ -378,7 +384,8 @@ Result<StraceRun> run_strace(const StraceOptions& options, StraceReader& reader,
                          {err_r.get(), POLLIN, 0}};
         poll(fds, err_r.get() >= 0 ? 3 : 2, static_cast<int>(kPollSlice.count()));
 
-        drain(trace_r.get(), [&](const char* data, size_t size) { feeder.feed(data, size); });
+        drain(trace_r.get(), [&](const char* data, size_t size) { feeder.feed(data, size); },
+              kMaxReadsPerSlice);
         if (err_r.get() >= 0 && !drain(err_r.get(), [&](const char* data, size_t size) {
                 if (strace_err.size() < kMaxStraceStderr) strace_err.append(data, size);
             }))
