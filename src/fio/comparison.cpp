@@ -1,5 +1,6 @@
 #include "fio/comparison.hpp"
 
+#include <algorithm>
 #include <cmath>
 
 #include <fmt/format.h>
@@ -19,12 +20,13 @@ bool is_sync_engine(const std::string& engine) {
 
 Metric metric(std::string name, std::string unit, std::optional<double> observed, std::optional<double> reproduced,
               const std::string& unknown_why = {}) {
-    Metric m{std::move(name), std::move(unit), observed, reproduced, std::nullopt, {}};
+    Metric m{std::move(name), std::move(unit), observed, reproduced, std::nullopt, {}, {}};
     if (observed && reproduced && *observed > 0) {
         m.relative = (*reproduced - *observed) / *observed;
         m.verdict = verdict_of(*m.relative);
     } else if (!observed) {
-        m.verdict = "unknown: " + (unknown_why.empty() ? std::string("not observed") : unknown_why);
+        m.verdict = "unknown";
+        m.why = unknown_why.empty() ? std::string("not observed") : unknown_why;
     } else if (!reproduced) {
         m.verdict = "fio reported none";
     } else {
@@ -165,9 +167,23 @@ std::string render_comparison(const Comparison& comparison) {
         }
         if (c.metrics.empty()) table.add_row({c.group, "-", "-", "-", "-", c.verdict});
     }
-    std::string text = table.render();
-    for (const auto& c : comparison.groups) text += "\n" + c.group + ": " + c.verdict;
-    if (!comparison.groups.empty()) text += "\n";
+    std::string text = table.render() + "\n";
+    for (const auto& c : comparison.groups) {
+        text += c.group + ": " + c.verdict + "\n";
+        std::vector<std::string> reasons;  // each reason once, with the metrics it covers
+        std::vector<std::string> metrics;
+        for (const auto& m : c.metrics) {
+            if (m.why.empty()) continue;
+            auto it = std::find(reasons.begin(), reasons.end(), m.why);
+            if (it == reasons.end()) {
+                reasons.push_back(m.why);
+                metrics.push_back(m.name);
+            } else {
+                metrics[static_cast<size_t>(it - reasons.begin())] += ", " + m.name;
+            }
+        }
+        for (size_t i = 0; i < reasons.size(); ++i) text += "  unknown " + metrics[i] + ": " + reasons[i] + "\n";
+    }
     for (const auto& note : comparison.notes) text += "note: " + note + "\n";
     return text;
 }
@@ -187,7 +203,8 @@ model::ordered_json comparison_json(const Comparison& comparison) {
                                     {"observed", optional_json(m.observed)},
                                     {"reproduced", optional_json(m.reproduced)},
                                     {"relative_difference", optional_json(m.relative)},
-                                    {"verdict", m.verdict}});
+                                    {"verdict", m.verdict},
+                                    {"why", m.why}});
         out["groups"].push_back(std::move(g));
     }
     out["notes"] = comparison.notes;

@@ -21,7 +21,8 @@ struct Metric {
     std::optional<double> observed;
     std::optional<double> reproduced;
     std::optional<double> relative;      // (reproduced - observed) / observed
-    std::string verdict;                 // "matches", "2.3x higher", "unknown: ..."
+    std::string verdict;                 // "matches", "2.3x higher", "unknown", ...
+    std::string why;                     // when unknown: why the trace could not see it
 };
 
 struct GroupComparison {
