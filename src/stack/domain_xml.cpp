@@ -127,6 +127,8 @@ Result<VmConfig> vm_config_from_domain_xml(std::string_view xml) {
             backing = backing.child("backingStore");
         }
         if (disk.chain.front().format.empty()) disk.defaulted.push_back("format");
+        const std::string& format = disk.chain.back().format;
+        if (format == "raw" || format == "luks") disk.chain_complete = true;   // no backing files
 
         std::string cache = attr(driver, "cache");
         if (cache.empty() || cache == "default") {

@@ -109,7 +109,7 @@ void disk_rules(const DiskReport& disk, const WorkloadHint& hint, std::vector<Fi
         f.evidence.push_back({"header", layer.info->format});
         out.push_back(std::move(f));
     }
-    if (active.info && active.info->format == "qcow2" && !c.read_only &&
+    if (active.info && active.info->format == "qcow2" && active.layer.format == "qcow2" && !c.read_only &&
         (active.info->allocation == "sparse" || active.info->allocation == "metadata")) {
         if (auto severity = depends(hint.write_heavy)) {
             const ImageInfo& info = *active.info;
@@ -147,14 +147,15 @@ void disk_rules(const DiskReport& disk, const WorkloadHint& hint, std::vector<Fi
             const std::string& wc = device->queue->write_cache;
             if (wc.empty()) continue;
             const bool volatile_cache = wc == "write back";
+            const char* why =
+                !volatile_cache ? "the device reports no volatile cache: flushes cost little, and write latency is "
+                                  "the medium's own"
+                : c.cache.no_flush ? "the guest's flushes are dropped before they reach this volatile cache: what "
+                                     "the guest made durable can be lost with the host's power"
+                                   : "each guest flush becomes a cache flush on this device, so a sync-heavy guest "
+                                     "pays its flush latency; fio --rw=write --sync=1 on the host measures it";
             Finding f = make(disk, "kvm.host_write_cache", Severity::info,
-                             "host device " + device->name + " has a " + wc + " cache",
-                             volatile_cache
-                                 ? "each guest flush becomes a cache flush on this device, so a sync-heavy guest "
-                                   "pays its flush latency; fio --rw=write --sync=1 on the host measures it"
-                                 : "the device reports no volatile cache: flushes cost little, and write latency "
-                                   "is the medium's own",
-                             note::kEmulation);
+                             "host device " + device->name + " has a " + wc + " cache", why, note::kEmulation);
             f.evidence.push_back({"device", device->name});
             f.evidence.push_back({"driver", device->driver});
             f.evidence.push_back({"write_cache", wc});

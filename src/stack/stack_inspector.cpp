@@ -260,7 +260,12 @@ Result<PidStackReport> StackInspector::inspect_pid(int32_t pid) const {
     report.pid = pid;
     report.comm = proc.comm(pid).value_or("");
     auto fds = proc.fds(pid);
-    if (!fds) return tl::unexpected(fds.error());
+    if (!fds) {
+        Error error = fds.error();
+        if (error.kind == ErrorKind::permission)
+            error.hint += "; or inspect a path it uses: iodiag stack --path PATH";
+        return tl::unexpected(error);
+    }
 
     std::vector<Mount> mounts;
     if (auto table = read_mountinfo(root_, pid)) {

@@ -96,6 +96,19 @@ void build_tree(const fs::path& root, const std::string& description) {
             fs::create_symlink(trim(text.substr(arrow + 4)), link);
             continue;
         }
+        if (auto raw = text.find(" := "); raw != std::string::npos) {
+            std::string value = text.substr(raw + 4), bytes;
+            for (size_t i = 0; i < value.size(); ++i) {
+                if (value[i] != '\\' || i + 1 == value.size()) {
+                    bytes += value[i];
+                    continue;
+                }
+                char c = value[++i];
+                bytes += c == '0' ? '\0' : c == 'n' ? '\n' : c;
+            }
+            write(inside(root, cwd, trim(text.substr(0, raw))), bytes);
+            continue;
+        }
         if (auto eq = text.find(" = "); eq != std::string::npos) {
             write(inside(root, cwd, trim(text.substr(0, eq))), text.substr(eq + 3) + "\n");
             continue;
@@ -106,6 +119,47 @@ void build_tree(const fs::path& root, const std::string& description) {
         }
         bad("expected 'path = value', 'path -> target', 'path/' or 'path <<END'");
     }
+}
+
+namespace {
+
+void put32(std::string& out, size_t at, uint32_t v) {
+    for (int i = 0; i < 4; ++i) out[at + i] = static_cast<char>(v >> (24 - 8 * i));
+}
+void put64(std::string& out, size_t at, uint64_t v) {
+    put32(out, at, static_cast<uint32_t>(v >> 32));
+    put32(out, at + 4, static_cast<uint32_t>(v));
+}
+
+}  // namespace
+
+std::string qcow2_bytes(const Qcow2Spec& q) {
+    std::string out(1024, '\0');
+    put32(out, 0, 0x514649fb);
+    put32(out, 4, q.version);
+    if (!q.backing.empty()) {
+        put64(out, 8, 512);
+        put32(out, 16, static_cast<uint32_t>(q.backing.size()));
+        out.replace(512, q.backing.size(), q.backing);
+    }
+    put32(out, 20, q.cluster_bits);
+    put64(out, 24, q.size);
+    size_t ext = 72;
+    if (q.version == 3) {
+        put64(out, 72, q.incompatible);
+        put64(out, 80, q.compatible);
+        put32(out, 96, 4);     // refcount_order
+        put32(out, 100, 112);  // header_length
+        ext = 112;
+    }
+    if (!q.backing_format.empty()) {
+        put32(out, ext, 0xe2792aca);
+        put32(out, ext + 4, static_cast<uint32_t>(q.backing_format.size()));
+        out.replace(ext + 8, q.backing_format.size(), q.backing_format);
+        ext += 8 + ((q.backing_format.size() + 7) & ~size_t(7));
+    }
+    put32(out, ext, 0);   // end of extensions
+    return out;
 }
 
 void check_golden_json(const std::string& path, const nlohmann::ordered_json& actual) {
@@ -138,6 +192,7 @@ holders/
 line one
   line two
 EOF
+/proc/1/cmdline := qemu\0-name\0a\\b\0
 )");
     CHECK(read_text(root.path / "sys/devices/virtual/block/loop0/dev") == "7:0\n");
     CHECK(read_text(root.path / "sys/devices/virtual/block/loop0/loop/backing_file") == "/var/tmp/a b.img\n");
@@ -145,6 +200,7 @@ EOF
     CHECK(fs::read_symlink(root.path / "sys/block/loop0") == "../devices/virtual/block/loop0");
     CHECK(fs::equivalent(root.path / "sys/block/loop0/dev", root.path / "sys/devices/virtual/block/loop0/dev"));
     CHECK(read_text(root.path / "proc/self/mountinfo") == "line one\n  line two\n");
+    CHECK(read_text(root.path / "proc/1/cmdline") == std::string("qemu\0-name\0a\\b\0", 15));
 }
 
 TEST_CASE("fixture trees: a bad line names itself", "[stack][fixture]") {

@@ -4,6 +4,7 @@
 //   # comment
 //   cd /sys/devices/pci0000:00/0000:00:04.0/virtio2    later relative paths start here
 //   block/vda/dev = 252:0                             a file holding "252:0\n"
+//   cmdline := qemu\0-smp\02\0                        raw bytes: \0 \n \\ escapes, no newline added
 //   block/vda/device -> ../../../virtio2              a symlink
 //   block/vda/holders/                                an empty folder
 //   /proc/self/mountinfo <<EOF                        a file with the lines up to "EOF"
@@ -13,6 +14,7 @@
 // Absolute paths are inside the root; relative ones are below the last "cd".
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
 #include <string>
 
@@ -39,6 +41,19 @@ struct FixtureTree : TempRoot {
 };
 
 std::string read_text(const std::filesystem::path& path);
+
+// A qcow2 image header as QEMU lays it out: fields, header extensions (backing format), the backing
+// file name at offset 512; 1 KiB in all.
+struct Qcow2Spec {
+    uint32_t version = 3;
+    uint64_t size = 1ull << 30;
+    uint32_t cluster_bits = 16;
+    std::string backing;
+    std::string backing_format;
+    uint64_t incompatible = 0;
+    uint64_t compatible = 0;
+};
+std::string qcow2_bytes(const Qcow2Spec& spec);
 
 // CHECKs `actual` against the JSON file at `path` (showing both on a mismatch).
 // IODIAG_UPDATE_GOLDEN=1 rewrites the file instead; review its diff before committing.
