@@ -20,7 +20,10 @@ namespace {
 // Names of a chain, depth first: "dm-0 md0 nvme0n1p1 nvme0n1 nvme1n1p1 nvme1n1".
 std::string chain_names(const DeviceNode& node) {
     std::string out = node.device.name;
-    for (const auto& below : node.below) out += " " + chain_names(below);
+    for (const auto& below : node.below) {
+        out += ' ';
+        out += chain_names(below);
+    }
     return out;
 }
 
