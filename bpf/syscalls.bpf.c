@@ -3,10 +3,12 @@
 // and exact per-call totals in per-CPU maps that hold even when the ring buffer is full.
 //
 // Hot path (every syscall of every process): one rodata load decides whether the call is one of
-// ours, then the tgid test (a rodata constant for a single process, the shared targets map with
-// --children). Enter keeps only the entry time, in task storage; exit finds that state (no state:
-// not ours) and reads the arguments then, from the saved user registers. Records are submitted
-// without waking user space, which polls.
+// ours, then the tgid test (a rodata constant for a single process; with --children the shared
+// targets map, looked up once per thread and the answer kept in task storage). Enter keeps only
+// the entry time, in task storage; exit finds that state (no state: not ours) and reads the
+// arguments then, from the saved user registers. The tp_btf variant reads the fd's struct file
+// with plain loads (one helper call instead of a dozen). Records are submitted without waking
+// user space, which polls.
 //
 // Each hook exists as tp_btf and raw_tp; user space enables one of each pair before load.
 #include "vmlinux.h"
@@ -26,10 +28,13 @@ const volatile __u8 call_of_nr[IODIAG_SC_NR_MAX] = {};  // syscall number -> enu
 
 IODIAG_TARGETS_MAP(targets);
 
+enum { THREAD_UNKNOWN, THREAD_TRACED, THREAD_UNTRACED };
+
 struct enter_state {
     __u64 ts_ns;  // 0 = no call of ours in progress
     __u32 call;
-    __u32 pad;
+    __u8 traced;  // THREAD_*: the targets map's answer for this thread (--children)
+    __u8 pad[3];
 };
 
 struct {
@@ -57,6 +62,9 @@ struct {
     __type(key, __u32);
     __type(value, struct iodiag_sc_counters);
 } counters SEC(".maps");
+
+// Reinterprets a kernel address as a BTF type, for plain loads (6.2+; the verifier makes it a move).
+extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym __weak;
 
 // Kernel ABI values used below.
 #define O_WRONLY_ 01
@@ -92,12 +100,6 @@ static __always_inline __u32 log2_bucket(__u64 v, __u32 buckets)
     return r < buckets ? r : buckets - 1;
 }
 
-static __always_inline int is_target(__u32 tgid)
-{
-    if (target_tgid) return tgid == target_tgid;
-    return bpf_map_lookup_elem(&targets, &tgid) != 0;
-}
-
 static __always_inline void *reserve(__u64 size)
 {
     void *rec = bpf_ringbuf_reserve(&events, size, 0);
@@ -110,11 +112,28 @@ static __always_inline void submit(void *rec)
     bpf_ringbuf_submit(rec, BPF_RB_NO_WAKEUP);  // user space polls
 }
 
-// The open file behind fd in the current process, or mode 0 when there is none.
-static __always_inline void read_file(struct iodiag_sc_file *out, int fd)
+// The open file behind fd in the current process, or mode 0 when there is none. `btf` (a
+// constant at each call site) picks plain loads through BTF pointers over probe reads.
+static __always_inline void read_file(struct iodiag_sc_file *out, int fd, const int btf)
 {
     out->mode = 0;
     if (fd < 0) return;
+    if (btf) {
+        struct task_struct *task = bpf_get_current_task_btf();
+        struct fdtable *fdt = task->files->fdt;
+        if ((unsigned int)fd >= fdt->max_fds) return;
+        struct file *ptr = 0;
+        bpf_probe_read_kernel(&ptr, sizeof(ptr), (void *)fdt->fd + fd * sizeof(ptr));
+        if (!ptr) return;
+        struct file *file = bpf_rdonly_cast(ptr, bpf_core_type_id_kernel(struct file));
+        struct inode *inode = file->f_inode;
+        out->pos = file->f_pos;
+        out->flags = file->f_flags;
+        out->ino = inode->i_ino;
+        out->dev = inode->i_sb->s_dev;
+        out->mode = inode->i_mode;
+        return;
+    }
     struct task_struct *task = (struct task_struct *)bpf_get_current_task();
     struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
     if (!fdt) return;
@@ -202,7 +221,7 @@ static int read_iocb(__u32 i, void *data)
     rec->bytes = cb.aio_nbytes;
     if (cb.aio_lio_opcode == IOCB_CMD_PREADV_ || cb.aio_lio_opcode == IOCB_CMD_PWRITEV_)
         rec->bytes = iov_bytes(cb.aio_buf, cb.aio_nbytes);
-    read_file(&rec->file, rec->fd);
+    read_file(&rec->file, rec->fd, 0);  // a callback is shared by both variants
     submit(rec);
     return 0;
 }
@@ -240,10 +259,25 @@ static __always_inline int on_enter(long id)
     if ((unsigned long)id >= IODIAG_SC_NR_MAX) return 0;
     __u32 call = call_of_nr[id];
     if (!call) return 0;
-    if (!is_target(bpf_get_current_pid_tgid() >> 32)) return 0;
-    struct enter_state *st = bpf_task_storage_get(&enter_states, bpf_get_current_task_btf(), 0,
-                                                  BPF_LOCAL_STORAGE_GET_F_CREATE);
-    if (!st) return 0;
+    struct task_struct *task = bpf_get_current_task_btf();
+    struct enter_state *st;
+    if (target_tgid) {
+        if ((bpf_get_current_pid_tgid() >> 32) != target_tgid) return 0;
+        st = bpf_task_storage_get(&enter_states, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+        if (!st) return 0;
+    } else {
+        // Threads never change process and processes join the map before their first call
+        // (fork hook, or user space before attaching), so the answer holds for the thread's life.
+        st = bpf_task_storage_get(&enter_states, task, 0, 0);
+        if (!st) {
+            __u32 tgid = bpf_get_current_pid_tgid() >> 32;
+            __u8 traced = bpf_map_lookup_elem(&targets, &tgid) ? THREAD_TRACED : THREAD_UNTRACED;
+            st = bpf_task_storage_get(&enter_states, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+            if (!st) return 0;
+            st->traced = traced;
+        }
+        if (st->traced != THREAD_TRACED) return 0;
+    }
     st->call = call;
     st->ts_ns = bpf_ktime_get_ns();
     return 0;
@@ -259,7 +293,8 @@ static __always_inline int take_state(struct enter_state *out)
     return 1;
 }
 
-static __always_inline int on_exit(const struct enter_state *st, const __u64 *a, long ret)
+static __always_inline int on_exit(const struct enter_state *st, const __u64 *a, long ret,
+                                   const int btf)
 {
     __u64 now = bpf_ktime_get_ns();
     __u64 dur = now - st->ts_ns;
@@ -418,7 +453,7 @@ static __always_inline int on_exit(const struct enter_state *st, const __u64 *a,
         if (bpf_probe_read_user_str(open->path, sizeof(open->path), (void *)path) < 0)
             open->path[0] = 0;
     }
-    read_file(&rec->file, file_fd);
+    read_file(&rec->file, file_fd, btf);
     submit(rec);
     return 0;
 }
@@ -459,7 +494,7 @@ int BPF_PROG(sys_exit_btf, struct pt_regs *regs, long ret)
     struct enter_state st;
     if (!take_state(&st)) return 0;
     __u64 a[6] = SYSCALL_ARGS(regs);  // a trusted pointer here: plain loads
-    return on_exit(&st, a, ret);
+    return on_exit(&st, a, ret, 1);
 }
 
 SEC("raw_tp/sys_exit")
@@ -470,7 +505,7 @@ int sys_exit_raw(struct bpf_raw_tracepoint_args *ctx)
     struct pt_regs regs;
     if (bpf_probe_read_kernel(&regs, sizeof(regs), (void *)ctx->args[0])) return 0;
     __u64 a[6] = SYSCALL_ARGS(&regs);
-    return on_exit(&st, a, ctx->args[1]);
+    return on_exit(&st, a, ctx->args[1], 0);
 }
 
 // ---- processes: descendants join the targets map (--children); dead ones leave it ----

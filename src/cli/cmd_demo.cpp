@@ -101,7 +101,7 @@ int run_demo(const DemoOptions& options) {
         if (options.keep_dir.empty()) remove_data_files(*dir);
         return report_error(status.error());
     }
-    fmt::print("tracing fio {} with strace (about 5 s) ...\n", job_path.string());
+    fmt::print("tracing fio {} (about 5 s) ...\n", job_path.string());
     std::fflush(stdout);
 
     ModelOptions model;

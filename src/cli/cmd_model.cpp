@@ -4,6 +4,7 @@
 #include <ctime>
 #include <filesystem>
 #include <iostream>
+#include <optional>
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
@@ -15,6 +16,7 @@
 #include "common/units.hpp"
 #include "model/classifier.hpp"
 #include "model/workload_model.hpp"
+#include "trace/bpf_source.hpp"
 #include "trace/file_stat.hpp"
 #include "trace/proc_fd.hpp"
 #include "trace/strace_parser.hpp"
@@ -25,7 +27,7 @@ namespace iodiag::cli {
 namespace {
 
 constexpr uint64_t kDefaultAttachMs = 10'000;
-constexpr const char* kAutoWhy = "auto: strace (bpf and perf sources not built yet)";
+constexpr const char* kPerfWhyNot = "perf: not built yet";
 
 std::string utc_now_iso8601() {
     std::time_t now = std::time(nullptr);
@@ -65,7 +67,30 @@ std::string sync_cell(const model::ordered_json& fio) {
     return cell.empty() ? "-" : cell;
 }
 
-void print_summary(const model::WorkloadModel& model, const std::string& output) {
+struct Pipeline {
+    explicit Pipeline(const std::string& source_kind) : classifier(classifier_options(source_kind)) {}
+    trace::FileTable files;
+    model::Classifier classifier;
+    trace::SyscallDecoder decoder{classifier, files};
+
+    static model::ClassifierOptions classifier_options(const std::string& source_kind) {
+        model::ClassifierOptions options;
+        options.source_kind = source_kind;
+        return options;
+    }
+
+    // A text trace's first unreadable line, shown under the summary.
+    uint64_t first_bad_line = 0;
+    std::string first_bad_text;
+};
+
+void note_first_bad(Pipeline& pipeline, const trace::ReaderStats& stats) {
+    pipeline.first_bad_line = stats.first_bad_line;
+    pipeline.first_bad_text = stats.first_bad_text;
+}
+
+void print_summary(const model::WorkloadModel& model, const Pipeline& pipeline,
+                   const std::string& output) {
     const auto& target = model.target;
     std::string who = target.pid ? fmt::format("pid {}", target.pid) : std::string("the log");
     if (!target.comm.empty()) who += " (" + target.comm + ")";
@@ -92,17 +117,18 @@ void print_summary(const model::WorkloadModel& model, const std::string& output)
     for (const auto& group : model.groups)
         for (const auto& [dimension, why] : group.unknown)
             fmt::print("unknown: {}: {}: {}\n", group.name, dimension, why);
-    if (model.source.bad_lines)
+    if (model.source.bad_lines) {
         fmt::print("skipped {} unreadable trace lines\n", model.source.bad_lines);
+        if (pipeline.first_bad_line)
+            fmt::print("  the first, line {}: {}\n", pipeline.first_bad_line, pipeline.first_bad_text);
+    }
+    if (model.source.dropped_events)
+        fmt::print("note: {} events were lost (ring buffer full); source.totals in the model stay "
+                   "exact\n",
+                   model.source.dropped_events);
     if (!model.complete) fmt::print("note: the trace was cut short ({})\n", model.end_reason);
     fmt::print("model: {}\n", std::filesystem::absolute(output).string());
 }
-
-struct Pipeline {
-    trace::FileTable files;
-    model::Classifier classifier;
-    trace::SyscallDecoder decoder{classifier, files};
-};
 
 Status read_log(const ModelOptions& options, Pipeline& pipeline, model::WorkloadModel& base) {
     std::error_code ec;
@@ -117,26 +143,20 @@ Status read_log(const ModelOptions& options, Pipeline& pipeline, model::Workload
     base.source.why = "saved strace log";
     base.source.lines = stats->lines;
     base.source.bad_lines = stats->bad_lines;
+    note_first_bad(pipeline, *stats);
     base.duration_s = seconds_between(stats->first_ts_ns, stats->last_ts_ns);
     base.end_reason = "end of log";
     base.complete = true;
     return {};
 }
 
-Result<int> trace_live(const ModelOptions& options, Pipeline& pipeline,
-                       model::WorkloadModel& base) {
-    trace::StraceOptions strace_options;
-    strace_options.pid = options.pid;
-    strace_options.command = options.command;
-    strace_options.progress = options.progress;
-    strace_options.command_stdout = options.command_stdout;
-    strace_options.io_events = [&] { return pipeline.classifier.io_events(); };
-    if (!options.duration.empty())
-        strace_options.duration_ms = *parse_duration_ms(options.duration);  // validated by CLI11
-    else if (options.pid)
-        strace_options.duration_ms = kDefaultAttachMs;
+uint64_t duration_ms(const ModelOptions& options) {
+    if (!options.duration.empty()) return *parse_duration_ms(options.duration);  // validated by CLI11
+    return options.pid ? kDefaultAttachMs : 0;
+}
 
-    // The target's identity, read before tracing: it may be gone afterwards.
+// The target's identity, read before tracing: it may be gone afterwards.
+void describe_target(const ModelOptions& options, model::WorkloadModel& base) {
     if (options.pid) {
         trace::ProcFs proc;
         base.target.pid = options.pid;
@@ -146,6 +166,23 @@ Result<int> trace_live(const ModelOptions& options, Pipeline& pipeline,
         base.target.comm = std::filesystem::path(options.command.front()).filename().string();
         base.target.cmdline = options.command;
     }
+}
+
+// A trace that ran to its natural end is complete: --duration, or a launched command exiting.
+bool complete_run(const ModelOptions& options, trace::StopReason reason) {
+    return reason == trace::StopReason::duration ||
+           (!options.pid && reason == trace::StopReason::target_exited);
+}
+
+Result<int> trace_strace(const ModelOptions& options, Pipeline& pipeline,
+                         model::WorkloadModel& base, const std::string& why) {
+    trace::StraceOptions strace_options;
+    strace_options.pid = options.pid;
+    strace_options.command = options.command;
+    strace_options.progress = options.progress;
+    strace_options.command_stdout = options.command_stdout;
+    strace_options.io_events = [&] { return pipeline.classifier.io_events(); };
+    strace_options.duration_ms = duration_ms(options);
 
     trace::StraceReader reader(pipeline.decoder);
     auto run = trace::run_strace(strace_options, reader, pipeline.decoder);
@@ -158,21 +195,82 @@ Result<int> trace_live(const ModelOptions& options, Pipeline& pipeline,
     trace::fill_file_sizes(pipeline.files);
 
     const auto& stats = reader.stats();
+    note_first_bad(pipeline, stats);
     base.source.kind = "strace";
     base.source.detail = run->command_line;
-    base.source.why = options.source == "auto" ? kAutoWhy : "--source strace";
+    base.source.why = why;
     base.source.lines = stats.lines;
     base.source.bad_lines = stats.bad_lines;
     base.duration_s = stats.first_ts_ns && stats.last_ts_ns
                           ? seconds_between(stats.first_ts_ns, stats.last_ts_ns)
                           : static_cast<double>(run->wall_ns) / 1e9;
     base.end_reason = std::string(trace::stop_reason_name(run->reason));
-    // A launched command that exits has run its course; an attached one cut the trace short.
-    base.complete = run->reason == trace::StopReason::duration ||
-                    (!options.pid && run->reason == trace::StopReason::target_exited);
+    base.complete = complete_run(options, run->reason);
     if (!run->untraced_syscalls.empty())
         base.source.why += "; this strace cannot trace " + fmt::format("{}", fmt::join(run->untraced_syscalls, ","));
     return kExitOk;
+}
+
+Result<int> trace_bpf(const ModelOptions& options, trace::BpfSource& source, Pipeline& pipeline,
+                      model::WorkloadModel& base, const std::string& why) {
+    auto run = source.run(pipeline.classifier, pipeline.files);
+    if (!run) return tl::unexpected(run.error());
+    if (run->reason == trace::StopReason::aborted) {
+        std::fprintf(stderr, "iodiag: aborted; no model written\n");
+        return kExitAborted;
+    }
+    if (!options.pid) base.target.pid = run->target_pid;
+    trace::fill_file_sizes(pipeline.files);
+    base.source.kind = "bpf";
+    base.source.detail = run->detail;
+    base.source.why = why;
+    base.source.dropped_events = run->dropped;
+    base.source.totals = std::move(run->totals);
+    base.duration_s = static_cast<double>(run->wall_ns) / 1e9;
+    base.end_reason = std::string(trace::stop_reason_name(run->reason));
+    base.complete = complete_run(options, run->reason);
+    return kExitOk;
+}
+
+// A bpf source that cannot start for these reasons leaves another source a chance; a missing
+// pid or command, or an unwritable file, would fail any source.
+bool other_source_may_work(const Error& error) {
+    return error.kind != ErrorKind::not_found && error.kind != ErrorKind::usage &&
+           error.kind != ErrorKind::output;
+}
+
+// --source auto tries bpf, then (once built) perf, then strace, and says which it used and why.
+Result<int> trace_live(const ModelOptions& options, std::optional<Pipeline>& pipeline,
+                       model::WorkloadModel& base) {
+    const bool automatic = options.source == "auto";
+    std::string why = "--source " + options.source;
+    if (options.source == "bpf" || automatic) {
+        trace::BpfOptions bpf_options;
+        bpf_options.pid = options.pid;
+        bpf_options.command = options.command;
+        bpf_options.children = options.children;
+        bpf_options.duration_ms = duration_ms(options);
+        bpf_options.progress = options.progress;
+        bpf_options.command_stdout = options.command_stdout;
+        auto source = trace::BpfSource::start(bpf_options);
+        if (source) {
+            if (automatic) {
+                why = "auto: bpf loads here (exact offsets, libaio pairing, in-kernel totals)";
+                std::fprintf(stderr, "iodiag: tracing with bpf\n");
+            }
+            pipeline.emplace("bpf");
+            return trace_bpf(options, **source, *pipeline, base, why);
+        }
+        if (!automatic || !other_source_may_work(source.error()))
+            return tl::unexpected(source.error());
+        const Error& error = source.error();
+        why = fmt::format("auto: strace; bpf: {}; {}", error.message, kPerfWhyNot);
+        std::fprintf(stderr, "iodiag: tracing with strace: the bpf source is not usable: %s%s%s; %s\n",
+                     error.message.c_str(), error.hint.empty() ? "" : " (",
+                     error.hint.empty() ? "" : (error.hint + ")").c_str(), kPerfWhyNot);
+    }
+    pipeline.emplace("strace");
+    return trace_strace(options, *pipeline, base, why);
 }
 
 Status validate(const ModelOptions& options) {
@@ -182,10 +280,12 @@ Status validate(const ModelOptions& options) {
         return fail(ErrorKind::usage,
                     "give exactly one of --pid PID, --strace-log FILE or -- COMMAND [ARGS...]",
                     "see iodiag model --help");
-    if (options.source == "bpf" || options.source == "perf")
-        return fail(ErrorKind::unsupported,
-                    "the " + options.source + " source is not built yet",
-                    "use --source strace (or auto)");
+    if (options.source == "perf")
+        return fail(ErrorKind::unsupported, "the perf source is not built yet",
+                    "use --source bpf, strace or auto");
+    if (options.children && !options.pid)
+        return fail(ErrorKind::usage, "--children goes with --pid (a launched command is always "
+                                      "traced with the processes it starts)");
     return {};
 }
 
@@ -206,8 +306,13 @@ void add_model_command(CLI::App& app, ModelOptions& options) {
             return parse_duration_ms(text) ? std::string() : "not a duration: " + text;
         });
     cmd->add_option("--source", options.source,
-                    "Trace source: auto (strace for now), strace; bpf and perf come later")
-        ->check(CLI::IsMember({"auto", "strace", "bpf", "perf"}));
+                    "Trace source: auto (bpf where it loads, else strace), bpf, strace; perf "
+                    "comes later")
+        ->check(CLI::IsMember({"auto", "strace", "bpf", "perf"}))
+        ->capture_default_str();
+    cmd->add_flag("--children", options.children,
+                  "With --pid and bpf: also trace the processes the target starts (strace "
+                  "always does)");
     cmd->add_option("-o,--output", options.output, "Where to write the model")
         ->capture_default_str();
     cmd->add_flag("--json", options.json, "Print the model as JSON on stdout instead of a table");
@@ -219,6 +324,7 @@ void add_model_command(CLI::App& app, ModelOptions& options) {
     log->excludes(command);
     cmd->footer("Examples:\n"
                 "  iodiag model --pid 1234 -d 30s\n"
+                "  iodiag model --pid 1234 --children --source bpf\n"
                 "  iodiag model -- fio job.fio\n"
                 "  iodiag model --strace-log trace.txt -o model.json");
 }
@@ -228,25 +334,29 @@ int run_model(const ModelOptions& options) {
     if (auto status = check_output_writable(options.output); !status)
         return report_error(status.error());
 
-    Pipeline pipeline;
+    std::optional<Pipeline> pipeline;  // its classifier is set up for the source chosen
     model::WorkloadModel base;
     base.tool_version = IODIAG_VERSION;
     base.created = utc_now_iso8601();
     if (!options.strace_log.empty()) {
-        if (auto status = read_log(options, pipeline, base); !status)
+        pipeline.emplace("strace");
+        if (auto status = read_log(options, *pipeline, base); !status)
             return report_error(status.error());
     } else {
+        describe_target(options, base);
         auto code = trace_live(options, pipeline, base);
         if (!code) return report_error(code.error());
         if (*code != kExitOk) return *code;
     }
 
-    base.source.events = pipeline.classifier.io_events();
-    model::WorkloadModel model = pipeline.classifier.finish(pipeline.files, std::move(base));
+    base.source.events = pipeline->classifier.io_events();
+    model::WorkloadModel model = pipeline->classifier.finish(pipeline->files, std::move(base));
     if (model.source.events == 0 || model.groups.empty())
         return report_error({ErrorKind::no_io,
-                             fmt::format("no IO seen ({} trace lines, {} on files)",
-                                         model.source.lines, model.source.events),
+                             model.source.kind == "bpf"
+                                 ? std::string("no IO seen (no reads or writes of files)")
+                                 : fmt::format("no IO seen ({} trace lines, {} on files)",
+                                               model.source.lines, model.source.events),
                              "trace longer, or check that the target reads or writes files"});
 
     if (auto status = model::save_model(model, options.output); !status)
@@ -256,7 +366,7 @@ int run_model(const ModelOptions& options) {
         std::fprintf(stderr, "model: %s\n",
                      std::filesystem::absolute(options.output).string().c_str());
     } else {
-        print_summary(model, options.output);
+        print_summary(model, *pipeline, options.output);
     }
     return kExitOk;
 }

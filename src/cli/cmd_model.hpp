@@ -17,7 +17,8 @@ struct ModelOptions {
     bool strict = false;
     std::vector<std::string> command;
     std::string duration;            // as given; empty = 10s for --pid, until exit for a command
-    std::string source = "auto";
+    std::string source = "auto";     // auto, bpf, strace, perf
+    bool children = false;           // --pid with bpf: also trace processes it starts
     std::string output = "model.json";
     bool json = false;
     bool progress = false;

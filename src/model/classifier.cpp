@@ -40,6 +40,7 @@ constexpr double kIncidentalShare = 0.02;
 // A group below both of these is incidental IO, not part of the workload.
 constexpr uint64_t kMinorGroupOps = 100;
 constexpr double kMinorGroupShare = 0.005;
+constexpr double kSetupReadShare = 0.05;
 
 // Share thresholds used to name a dimension.
 constexpr double kDominantShare = 0.90;   // one IO size is "the" size
@@ -930,7 +931,13 @@ void drop_minor_groups(WorkloadModel& model) {
     for (const auto& g : model.groups) total += activity(g);
     std::erase_if(model.groups, [&](const JobGroup& g) {
         uint64_t ops = activity(g);
-        bool minor = ops < kMinorGroupOps && share(ops, total) < kMinorGroupShare;
+        uint64_t most_per_file = 0;
+        for (const auto& f : g.files) most_per_file = std::max(most_per_file, f.ops);
+        // Reading a few small files once each (a job file, locale data) is set-up, even beside
+        // a workload that is itself small; a group that writes is never waved away this way.
+        bool setup_reads = g.evidence.writes.ops == 0 && most_per_file < kIncidentalOps &&
+                           share(ops, total) < kSetupReadShare;
+        bool minor = ops < kMinorGroupOps && (share(ops, total) < kMinorGroupShare || setup_reads);
         if (minor) model.ignored["minor group " + g.name + " (ops)"] += ops;
         return minor;
     });

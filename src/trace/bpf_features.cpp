@@ -7,8 +7,11 @@
 #include <cerrno>
 #include <cstring>
 #include <mutex>
+#include <optional>
 
 #include <spdlog/spdlog.h>
+
+#include "feature_probe.h"
 
 #if IODIAG_HAVE_BPF
 #include <bpf/libbpf.h>
@@ -19,14 +22,21 @@
 namespace iodiag::trace {
 
 std::string BpfFeatures::summary() const {
-    std::string have, lack;
-    auto add = [&](bool ok, const char* name) { (ok ? have : lack) += (ok ? have : lack).empty() ? name : std::string(" ") + name; };
-    add(tp_btf, "tp_btf");
-    add(raw_tp, "raw_tp");
-    add(tracepoint, "tracepoint");
-    add(kprobe, "kprobe");
-    add(fentry, "fentry");
-    return have.empty() ? "nothing attaches" : lack.empty() ? have : have + " (not: " + lack + ")";
+    std::string have, lack, unknown;
+    auto add = [&](bool ok, uint32_t bit, const char* name) {
+        std::string& list = ok ? have : (probed & bit) ? lack : unknown;
+        list += list.empty() ? name : std::string(" ") + name;
+    };
+    add(tp_btf, IODIAG_ATTACH_TP_BTF, "tp_btf");
+    add(raw_tp, IODIAG_ATTACH_RAW_TP, "raw_tp");
+    add(tracepoint, IODIAG_ATTACH_TRACEPOINT, "tracepoint");
+    add(kprobe, IODIAG_ATTACH_KPROBE, "kprobe");
+    add(fentry, IODIAG_ATTACH_FENTRY, "fentry");
+    std::string text = have.empty() ? "nothing attaches" : have;
+    std::string notes;
+    if (!lack.empty()) notes = "not: " + lack;
+    if (!unknown.empty()) notes += (notes.empty() ? "" : "; ") + std::string("not probed: ") + unknown;
+    return notes.empty() ? text : text + " (" + notes + ")";
 }
 
 Status ensure_tracefs() {
@@ -95,11 +105,17 @@ Result<BpfFeatures> probe_uncached() {
                     "a kernel built with CONFIG_DEBUG_INFO_BTF=y is needed for the bpf source; use --source strace");
     route_libbpf_logs_to_spdlog();
     BpfFeatures f;
+    // In order of preference; the first that works is what every tracer will use.
+    f.probed |= IODIAG_ATTACH_TP_BTF;
     f.tp_btf = attaches([](iodiag_feature_probe* s) { return s->progs.probe_tp_btf; });
-    f.raw_tp = attaches([](iodiag_feature_probe* s) { return s->progs.probe_raw_tp; });
-    if (ensure_tracefs()) f.tracepoint = attaches([](iodiag_feature_probe* s) { return s->progs.probe_tracepoint; });
-    f.kprobe = attaches([](iodiag_feature_probe* s) { return s->progs.probe_kprobe; });
-    f.fentry = attaches([](iodiag_feature_probe* s) { return s->progs.probe_fentry; });
+    if (!f.tp_btf) {
+        f.probed |= IODIAG_ATTACH_RAW_TP;
+        f.raw_tp = attaches([](iodiag_feature_probe* s) { return s->progs.probe_raw_tp; });
+    }
+    if (!f.tp_btf && !f.raw_tp && ensure_tracefs()) {
+        f.probed |= IODIAG_ATTACH_TRACEPOINT;
+        f.tracepoint = attaches([](iodiag_feature_probe* s) { return s->progs.probe_tracepoint; });
+    }
     spdlog::debug("bpf features: {}", f.summary());
     if (!f.tp_btf && !f.raw_tp && !f.tracepoint) {
         bool locked = false;
@@ -116,6 +132,23 @@ Result<BpfFeatures> probe_uncached() {
     return f;
 }
 
+std::mutex g_probe_mutex;
+std::optional<Result<BpfFeatures>> g_features;  // guarded by g_probe_mutex
+
+Result<BpfFeatures> probe_on_demand(uint32_t kind, bool BpfFeatures::*field,
+                                    bpf_program* (*pick)(iodiag_feature_probe*)) {
+    std::lock_guard lock(g_probe_mutex);
+    if (!g_features) g_features = probe_uncached();
+    if (!*g_features) return *g_features;
+    BpfFeatures& f = **g_features;
+    if (!(f.probed & kind)) {
+        f.probed |= kind;
+        f.*field = attaches(pick);
+        spdlog::debug("bpf features: {}", f.summary());
+    }
+    return f;
+}
+
 }  // namespace
 
 void route_libbpf_logs_to_spdlog() {
@@ -124,10 +157,19 @@ void route_libbpf_logs_to_spdlog() {
 }
 
 Result<BpfFeatures> probe_bpf_features() {
-    static std::once_flag once;
-    static Result<BpfFeatures> cached = fail(ErrorKind::internal, "not probed");
-    std::call_once(once, [] { cached = probe_uncached(); });
-    return cached;
+    std::lock_guard lock(g_probe_mutex);
+    if (!g_features) g_features = probe_uncached();
+    return *g_features;
+}
+
+Result<BpfFeatures> probe_bpf_kprobe() {
+    return probe_on_demand(IODIAG_ATTACH_KPROBE, &BpfFeatures::kprobe,
+                           [](iodiag_feature_probe* s) { return s->progs.probe_kprobe; });
+}
+
+Result<BpfFeatures> probe_bpf_fentry() {
+    return probe_on_demand(IODIAG_ATTACH_FENTRY, &BpfFeatures::fentry,
+                           [](iodiag_feature_probe* s) { return s->progs.probe_fentry; });
 }
 
 #else
@@ -138,6 +180,9 @@ Result<BpfFeatures> probe_bpf_features() {
     return fail(ErrorKind::unsupported, "this iodiag was built without BPF support",
                 "install clang, bpftool and libbpf-dev on a kernel with BTF and rebuild; use --source strace");
 }
+
+Result<BpfFeatures> probe_bpf_kprobe() { return probe_bpf_features(); }
+Result<BpfFeatures> probe_bpf_fentry() { return probe_bpf_features(); }
 
 #endif
 

@@ -1,26 +1,39 @@
-// What this kernel lets iodiag's BPF tracers use, probed once by loading and attaching one tiny
-// program per attach kind (bpf/feature_probe.bpf.c). Tracers ask here which variant to enable
-// before loading (tp_btf > raw_tp > classic tracepoint; fentry/kprobe only where they attach).
+// What this kernel lets iodiag's BPF tracers use, probed by loading and attaching one tiny program
+// per attach kind (bpf/feature_probe.bpf.c). Tracers ask here which variant to enable before
+// loading (tp_btf > raw_tp > classic tracepoint; fentry/kprobe only where they attach).
+//
+// Each probe is a program load (~30 ms with the kernel BTF parse), so only what is needed is
+// probed: the tracepoint kinds in order of preference until one works, kprobe and fentry only
+// when a tracer asks for them.
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 #include "common/result.hpp"
 
 namespace iodiag::trace {
 
+// true = loads and attaches here; false = does not, or was not probed (see `probed`).
 struct BpfFeatures {
     bool tp_btf = false;
     bool raw_tp = false;
     bool tracepoint = false;  // classic tracepoints (needs tracefs)
     bool kprobe = false;
     bool fentry = false;
-    std::string summary() const;  // e.g. "tp_btf raw_tp tracepoint (no kprobe, no fentry)"
+    uint32_t probed = 0;      // IODIAG_ATTACH_* bits of the kinds actually tried
+    std::string summary() const;  // e.g. "tp_btf (not: kprobe; not probed: raw_tp tracepoint fentry)"
 };
 
 // Fails (unsupported / permission) when BPF cannot be used at all: built without BPF, not root
-// and no CAP_BPF, no kernel BTF, a locked-down kernel. The result is cached.
+// and no CAP_BPF, no kernel BTF, a locked-down kernel. Probes tp_btf, then raw_tp, then classic
+// tracepoints, stopping at the first that works. The result is cached.
 Result<BpfFeatures> probe_bpf_features();
+
+// For tracers with a kprobe or fentry variant: probes that kind once (cached) and returns
+// probe_bpf_features() with the answer filled in.
+Result<BpfFeatures> probe_bpf_kprobe();
+Result<BpfFeatures> probe_bpf_fentry();
 
 // Sends libbpf's own messages to spdlog (warnings at debug level unless -vv), once.
 void route_libbpf_logs_to_spdlog();

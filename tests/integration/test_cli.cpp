@@ -131,7 +131,7 @@ TEST_CASE("bad command lines exit 2", "[cli]") {
 }
 
 TEST_CASE("a source that is not built yet exits 9", "[cli]") {
-    Run run = run_iodiag({"model", "--source", "bpf", "--pid", "1"});
+    Run run = run_iodiag({"model", "--source", "perf", "--pid", "1"});
     CHECK(run.code == 9);
     CHECK(contains(run.err, "hint: "));
 }
@@ -189,7 +189,7 @@ TEST_CASE("an unwritable output path exits 8 before tracing and leaves no file",
 
 TEST_CASE("strace missing from PATH exits 6 with an install hint", "[cli]") {
     Scratch dir;
-    Run run = run_iodiag({"model", "-o", dir / "model.json", "--", "/bin/true"},
+    Run run = run_iodiag({"model", "--source", "strace", "-o", dir / "model.json", "--", "/bin/true"},
                          {"/usr/bin/env", "PATH=" + dir.path.string()});
     CHECK(run.code == 6);
     CHECK(contains(run.err, "strace is not installed"));
@@ -271,7 +271,8 @@ TEST_CASE("model --pid attaches for --duration, sees IO on fds opened before", "
                           ">&3 2>/dev/null; sleep 0.05; done"}});
     REQUIRE(target);
     std::this_thread::sleep_for(std::chrono::milliseconds(300));
-    Run run = run_iodiag({"model", "--pid", std::to_string(*target), "-d", "2s", "-o",
+    // The shell's dd children do the writes: --children (bpf; strace always follows them).
+    Run run = run_iodiag({"model", "--pid", std::to_string(*target), "--children", "-d", "2s", "-o",
                           dir / "model.json"});
     kill(*target, SIGKILL);
     wait_for(*target);

@@ -20,6 +20,9 @@ using namespace iodiag::testing;
 
 namespace {
 
+// auto prefers bpf where it loads: these tests are about the strace source.
+const std::vector<std::string> kStrace = {"--source", "strace"};
+
 const model::JobGroup& single_group(const model::WorkloadModel& m) {
     INFO("model: " << model::to_json(m).dump(2).substr(0, 6000));
     REQUIRE(m.groups.size() == 1);
@@ -31,7 +34,7 @@ const model::JobGroup& single_group(const model::WorkloadModel& m) {
 TEST_CASE("strace: sequential buffered psync reads of 128k", "[strace][fio]") {
     SKIP_WITHOUT("fio", "strace");
     ScratchDir dir;
-    auto m = model_fio_job(dir, "[seqread]\nrw=read\nbs=128k\nioengine=psync\nsize=64m\n");
+    auto m = model_fio_job(dir, "[seqread]\nrw=read\nbs=128k\nioengine=psync\nsize=64m\n", 2, kStrace);
     const auto& g = single_group(m);
     CHECK(option(g, "rw") == "read");
     CHECK(option(g, "bs") == "128k");
@@ -47,7 +50,7 @@ TEST_CASE("strace: sequential buffered psync reads of 128k", "[strace][fio]") {
 TEST_CASE("strace: random direct psync writes of 4k", "[strace][fio]") {
     SKIP_WITHOUT("fio", "strace");
     ScratchDir dir;
-    auto m = model_fio_job(dir, "[randwrite]\nrw=randwrite\nbs=4k\nioengine=psync\ndirect=1\nsize=32m\n");
+    auto m = model_fio_job(dir, "[randwrite]\nrw=randwrite\nbs=4k\nioengine=psync\ndirect=1\nsize=32m\n", 2, kStrace);
     const auto& g = single_group(m);
     CHECK(option(g, "rw") == "randwrite");
     CHECK(option(g, "bs") == "4k");
@@ -58,7 +61,7 @@ TEST_CASE("strace: random direct psync writes of 4k", "[strace][fio]") {
 TEST_CASE("strace: randrw 70/30 4k with numjobs=4", "[strace][fio]") {
     SKIP_WITHOUT("fio", "strace");
     ScratchDir dir;
-    auto m = model_fio_job(dir, "[mix]\nrw=randrw\nrwmixread=70\nbs=4k\nioengine=psync\nnumjobs=4\nsize=16m\n");
+    auto m = model_fio_job(dir, "[mix]\nrw=randrw\nrwmixread=70\nbs=4k\nioengine=psync\nnumjobs=4\nsize=16m\n", 2, kStrace);
     const auto& g = single_group(m);
     CHECK(option(g, "rw") == "randrw");
     CHECK(option(g, "numjobs") == 4);
@@ -74,7 +77,7 @@ TEST_CASE("strace: randrw 70/30 4k with numjobs=4", "[strace][fio]") {
 TEST_CASE("strace: sequential 4k writes with fdatasync=1", "[strace][fio]") {
     SKIP_WITHOUT("fio", "strace");
     ScratchDir dir;
-    auto m = model_fio_job(dir, "[log]\nrw=write\nbs=4k\nioengine=psync\nfdatasync=1\nsize=16m\n");
+    auto m = model_fio_job(dir, "[log]\nrw=write\nbs=4k\nioengine=psync\nfdatasync=1\nsize=16m\n", 2, kStrace);
     const auto& g = single_group(m);
     CHECK(option(g, "rw") == "write");
     CHECK(option(g, "bs") == "4k");
@@ -85,7 +88,7 @@ TEST_CASE("strace: sequential 4k writes with fdatasync=1", "[strace][fio]") {
 TEST_CASE("strace: libaio random direct reads of 8k at iodepth 16", "[strace][fio]") {
     SKIP_WITHOUT("fio", "strace");
     ScratchDir dir;
-    auto m = model_fio_job(dir, "[aio]\nrw=randread\nbs=8k\nioengine=libaio\ndirect=1\niodepth=16\nsize=32m\n");
+    auto m = model_fio_job(dir, "[aio]\nrw=randread\nbs=8k\nioengine=libaio\ndirect=1\niodepth=16\nsize=32m\n", 2, kStrace);
     const auto& g = single_group(m);
     CHECK(option(g, "ioengine") == "libaio");
     CHECK(option(g, "rw") == "randread");
@@ -101,7 +104,8 @@ TEST_CASE("strace: io_uring engine and submit batch recovered, requests unknown"
     ScratchDir dir;
     auto m = model_fio_job(dir,
                            "[uring]\nrw=randread\nbs=4k\nioengine=io_uring\ndirect=1\niodepth=32\n"
-                           "iodepth_batch_submit=8\niodepth_batch_complete_min=8\nsize=32m\n");
+                           "iodepth_batch_submit=8\niodepth_batch_complete_min=8\nsize=32m\n",
+                           2, kStrace);
     const auto& g = single_group(m);
     CHECK(option(g, "ioengine") == "io_uring");
     CHECK(option(g, "iodepth_batch_submit") == 8);
@@ -118,7 +122,7 @@ TEST_CASE("strace: dd writing 64k direct is a sequential 64k direct writer", "[s
     ScratchDir dir;
     const std::string out = (dir.path() / "dd.out").string();
     const std::string model_path = (dir.path() / "model.json").string();
-    auto run = run_iodiag({"model", "-o", model_path, "--", "dd", "if=/dev/zero", "of=" + out, "bs=64k",
+    auto run = run_iodiag({"model", "--source", "strace", "-o", model_path, "--", "dd", "if=/dev/zero", "of=" + out, "bs=64k",
                            "count=300", "oflag=direct", "status=none"});
     INFO(run.err);
     REQUIRE(run.exit_code == 0);
@@ -141,7 +145,7 @@ TEST_CASE("strace: sqlite3 committing transactions writes and syncs its database
     std::string sql = "PRAGMA journal_mode=DELETE; PRAGMA synchronous=FULL; CREATE TABLE t(x BLOB);";
     for (int i = 0; i < 40; ++i) sql += " INSERT INTO t VALUES (randomblob(3000));";
     const std::string model_path = (dir.path() / "model.json").string();
-    auto run = run_iodiag({"model", "-o", model_path, "--", "sqlite3", db, sql});
+    auto run = run_iodiag({"model", "--source", "strace", "-o", model_path, "--", "sqlite3", db, sql});
     INFO(run.out << run.err);
     REQUIRE(run.exit_code == 0);
     auto m = model::load_model(model_path);

@@ -448,3 +448,22 @@ TEST_CASE("random IO over a file is sized from its start; a real gap becomes fio
     CHECK(opt(g2, "offset") == "1g");
     CHECK(opt(g2, "size") == "400k");
 }
+
+TEST_CASE("set-up reads of a few small files are not a job group, a small writer is", "[classifier]") {
+    Stream s;
+    uint32_t log = s.file("/db/wal");
+    for (uint64_t i = 0; i < 60; ++i) {
+        s.data(20, Syscall::pwrite64, IoDir::write, log, i * 4096, 4096);
+        s.flush(20, Syscall::fdatasync, log);
+    }
+    for (const char* path : {"/etc/job.fio", "/usr/share/zoneinfo/UTC", "/etc/locale.alias"}) {
+        uint32_t f = s.file(path);
+        s.data(10, Syscall::read, IoDir::read, f, 0, 1000);
+        s.data(10, Syscall::read, IoDir::read, f, 1000, 1000);
+    }
+    auto m = s.finish();
+    const auto& g = only_group(m);
+    CHECK(opt(g, "rw") == "write");
+    CHECK(opt(g, "fdatasync") == 1);
+    CHECK(m.ignored.count("minor group read-1000-sync (ops)") == 1);
+}

@@ -1,0 +1,523 @@
+#include "trace/bpf_source.hpp"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/signalfd.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <optional>
+#include <sstream>
+#include <string_view>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "common/subprocess.hpp"
+#include "trace/bpf_features.hpp"
+#include "trace/bpf_syscalls.hpp"
+#include "trace/bpf_tracer.hpp"
+#include "trace/proc_fd.hpp"
+
+#if IODIAG_HAVE_BPF
+#include <bpf/bpf.h>
+
+#include "targets.h"
+#endif
+
+namespace iodiag::trace {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using std::chrono::milliseconds;
+
+// The tracers submit without waking us; this is how often their ring buffers are drained.
+constexpr milliseconds kPollInterval{20};
+// How often the traced processes are checked for having gone without an exit event.
+constexpr milliseconds kLivenessInterval{500};
+// A launched command asked to stop gets this long before it is killed.
+constexpr milliseconds kStopGrace{5000};
+
+struct TracerSlot {
+    std::unique_ptr<BpfTracer> tracer;
+    bool required = false;  // the trace cannot go on without it; others are skipped, with a warning
+    bool loaded = false;
+};
+
+// The tracers a bpf trace runs, in load order: one line per tracer.
+std::vector<TracerSlot> make_tracers() {
+    std::vector<TracerSlot> tracers;
+    tracers.push_back({std::make_unique<BpfSyscalls>(), true});
+    return tracers;
+}
+
+double ms_since(Clock::time_point start) {
+    return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+}
+
+// SIGINT/SIGTERM are blocked and read from a signalfd by the trace loop. The launched command
+// gets the original mask back before exec.
+class BlockedSignals {
+public:
+    struct Arrival {
+        int sig = 0;
+        bool from_tty = false;  // the terminal's Ctrl-C already reached the whole process group
+    };
+
+    BlockedSignals() {
+        sigemptyset(&mask_);
+        sigaddset(&mask_, SIGINT);
+        sigaddset(&mask_, SIGTERM);
+        sigprocmask(SIG_BLOCK, &mask_, &original_);
+        fd_ = UniqueFd(signalfd(-1, &mask_, SFD_NONBLOCK | SFD_CLOEXEC));
+    }
+    ~BlockedSignals() {
+        while (next()) {}  // a signal left pending would kill us as soon as it is unblocked
+        sigprocmask(SIG_SETMASK, &original_, nullptr);
+    }
+    BlockedSignals(const BlockedSignals&) = delete;
+    BlockedSignals& operator=(const BlockedSignals&) = delete;
+
+    int fd() const { return fd_.get(); }
+    const sigset_t& original() const { return original_; }
+
+    std::optional<Arrival> next() {
+        signalfd_siginfo info{};
+        if (fd_.get() < 0 || read(fd_.get(), &info, sizeof info) != sizeof info) return std::nullopt;
+        return Arrival{static_cast<int>(info.ssi_signo), info.ssi_code == SI_KERNEL};
+    }
+
+private:
+    sigset_t mask_{}, original_{};
+    UniqueFd fd_;
+};
+
+// A command forked and waiting on a pipe before exec, so every tracer is attached before it runs
+// its first instruction.
+struct HeldCommand {
+    pid_t pid = -1;
+    UniqueFd go;          // a byte written here lets it exec; closing it unwritten makes it exit
+    UniqueFd exec_error;  // EOF: exec succeeded; an int: exec's errno
+    bool reaped = false;
+    int wait_status = 0;
+
+    // Non-blocking; true once the command has exited (and was reaped).
+    bool poll_exit() {
+        if (pid <= 0 || reaped) return reaped;
+        if (waitpid(pid, &wait_status, WNOHANG) == pid) reaped = true;
+        return reaped;
+    }
+    // Waits up to `grace`; false if it is still running.
+    bool wait_exit(milliseconds grace) {
+        const auto until = Clock::now() + grace;
+        while (!poll_exit()) {
+            if (Clock::now() >= until) return false;
+            usleep(10'000);
+        }
+        return true;
+    }
+    void kill_and_reap() {
+        if (pid <= 0 || reaped) return;
+        kill(pid, SIGKILL);
+        if (waitpid(pid, &wait_status, 0) == pid) reaped = true;
+    }
+};
+
+Result<HeldCommand> start_held(const BpfOptions& options, const sigset_t& child_mask) {
+    const auto path = find_in_path(options.command.front());
+    if (!path)
+        return fail(ErrorKind::not_found, "command not found: " + options.command.front(),
+                    "check the command name, or give its full path");
+    UniqueFd out;
+    if (!options.command_stdout.empty()) {
+        out = UniqueFd(open(options.command_stdout.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+        if (out.get() < 0)
+            return fail(ErrorKind::output,
+                        "cannot write " + options.command_stdout + ": " + std::strerror(errno));
+    }
+    auto go = make_pipe();
+    auto exec_error = make_pipe();
+    if (!go) return tl::unexpected(go.error());
+    if (!exec_error) return tl::unexpected(exec_error.error());
+    // Everything the child needs is prepared before fork: it only calls async-signal-safe functions.
+    std::vector<char*> argv;
+    for (const std::string& arg : options.command) argv.push_back(const_cast<char*>(arg.c_str()));
+    argv.push_back(nullptr);
+    const char* file = path->c_str();
+
+    const pid_t pid = fork();
+    if (pid < 0) return fail(ErrorKind::internal, std::string("fork failed: ") + std::strerror(errno));
+    if (pid == 0) {
+        sigprocmask(SIG_SETMASK, &child_mask, nullptr);
+        close(go->second.get());
+        close(exec_error->first.get());
+        if (out.get() >= 0) dup2(out.get(), STDOUT_FILENO);
+        char byte = 0;
+        if (read(go->first.get(), &byte, 1) != 1) _exit(127);  // iodiag gave up before attaching
+        execv(file, argv.data());
+        int err = errno;
+        (void)!write(exec_error->second.get(), &err, sizeof err);
+        _exit(127);
+    }
+    HeldCommand held;
+    held.pid = pid;
+    held.go = std::move(go->second);
+    held.exec_error = std::move(exec_error->first);
+    return held;
+}
+
+// "bpf 3s  120,000 events/s  0 dropped", once a second.
+class Progress {
+public:
+    explicit Progress(bool enabled) : enabled_(enabled), tty_(isatty(STDERR_FILENO) == 1) {}
+    ~Progress() {
+        if (printed_ && tty_) std::fputc('\n', stderr);
+    }
+    Progress(const Progress&) = delete;
+    Progress& operator=(const Progress&) = delete;
+
+    void start(Clock::time_point now) {
+        last_time_ = now;
+        next_ = now + std::chrono::seconds(1);
+    }
+    bool due(Clock::time_point now) const { return enabled_ && now >= next_; }
+    void tick(Clock::time_point now, Clock::time_point start, uint64_t events, uint64_t dropped) {
+        const double seconds = std::chrono::duration<double>(now - start).count();
+        const double since = std::chrono::duration<double>(now - last_time_).count();
+        const double rate = since > 0 ? static_cast<double>(events - last_events_) / since : 0;
+        std::string line = fmt::format("iodiag: bpf {:.0f}s  {:.0f} events/s  {} events  {} dropped",
+                                       seconds, rate, events, dropped);
+        std::fprintf(stderr, tty_ ? "\r\033[K%s" : "%s\n", line.c_str());
+        std::fflush(stderr);
+        printed_ = true;
+        last_time_ = now;
+        last_events_ = events;
+        next_ = now + std::chrono::seconds(1);
+    }
+
+private:
+    bool enabled_;
+    bool tty_;
+    bool printed_ = false;
+    Clock::time_point next_{};
+    Clock::time_point last_time_{};
+    uint64_t last_events_ = 0;
+};
+
+// Inside a pid namespace other than the first, BPF programs see host pids while /proc and the
+// user speak the namespace's: the tgid filter would match nothing.
+bool in_child_pid_namespace() {
+    std::ifstream status("/proc/self/status");
+    std::string line;
+    while (std::getline(status, line)) {
+        if (!line.starts_with("NSpid:")) continue;
+        std::istringstream pids(line.substr(6));
+        int levels = 0;
+        for (std::string pid; pids >> pid;) ++levels;
+        return levels > 1;  // our pid in each namespace, from the first down
+    }
+    return false;
+}
+
+// Every descendant of pid now living, so --children covers processes started before the attach.
+void descendants(const ProcFs& proc, int32_t pid, std::vector<int32_t>& out, int depth = 0) {
+    if (depth > 64) return;
+    auto children = proc.children(pid);
+    if (!children) return;
+    for (int32_t child : *children) {
+        out.push_back(child);
+        descendants(proc, child, out, depth + 1);
+    }
+}
+
+}  // namespace
+
+struct BpfSource::Impl {
+    BpfOptions options;
+    Clock::time_point created = Clock::now();
+    double attach_ms = 0;
+    std::optional<BlockedSignals> signals;
+    UniqueFd targets;
+    std::vector<TracerSlot> tracers;
+    std::string detail;
+    HeldCommand held;
+    int32_t tgid = 0;
+    bool ran = false;
+
+    ~Impl() {
+        detach_all();
+        // Never released (start failed, or run() was not called): closing `go` unwritten makes
+        // the held command exit without running.
+        held.go.reset();
+        held.kill_and_reap();
+    }
+
+    void detach_all() {
+        for (TracerSlot& slot : tracers)
+            if (slot.loaded) slot.tracer->detach();
+    }
+
+    Status create_targets_map() {
+#if IODIAG_HAVE_BPF
+        const int fd = bpf_map_create(BPF_MAP_TYPE_HASH, "iodiag_targets", sizeof(uint32_t),
+                                      sizeof(uint32_t), IODIAG_TARGETS_MAX, nullptr);
+        if (fd < 0) {
+            const int err = errno;
+            if (err == EPERM || err == EACCES)
+                return fail(ErrorKind::permission,
+                            std::string("the kernel refused a BPF map: ") + std::strerror(err),
+                            "run as root (or with CAP_BPF and CAP_PERFMON), or use --source strace");
+            return fail(ErrorKind::unsupported,
+                        std::string("cannot create a BPF map: ") + std::strerror(err),
+                        "use --source strace");
+        }
+        targets = UniqueFd(fd);
+        return {};
+#else
+        return fail(ErrorKind::unsupported, "this iodiag was built without BPF support",
+                    "use --source strace");
+#endif
+    }
+
+    void add_target(int32_t pid) {
+#if IODIAG_HAVE_BPF
+        const uint32_t key = static_cast<uint32_t>(pid), one = 1;
+        bpf_map_update_elem(targets.get(), &key, &one, BPF_ANY);
+#else
+        (void)pid;
+#endif
+    }
+
+    // Traced processes still alive; drops the ones gone without an exit event (e.g. exited
+    // while we attached). The exit hook removes the others as they go.
+    size_t live_targets(bool check_each) {
+#if IODIAG_HAVE_BPF
+        std::vector<uint32_t> keys;
+        uint32_t key = 0, next = 0;
+        const uint32_t* prev = nullptr;
+        while (bpf_map_get_next_key(targets.get(), prev, &next) == 0) {
+            keys.push_back(next);
+            key = next;
+            prev = &key;
+        }
+        if (!check_each) return keys.size();
+        size_t live = 0;
+        for (uint32_t tgid_key : keys) {
+            if (kill(static_cast<pid_t>(tgid_key), 0) != 0 && errno == ESRCH) {
+                bpf_map_delete_elem(targets.get(), &tgid_key);
+                continue;
+            }
+            ++live;
+        }
+        return live;
+#else
+        (void)check_each;
+        return 0;
+#endif
+    }
+
+    Status load_tracers(const BpfFeatures& features) {
+        BpfTarget target;
+        target.tgid = static_cast<uint32_t>(tgid);
+        target.children = options.children || !options.command.empty();
+        target.targets_map_fd = targets.get();
+        std::string loaded, skipped;
+        for (TracerSlot& slot : tracers) {
+            BpfTracer& t = *slot.tracer;
+            Status status = t.load(target, features);
+            if (status) status = t.attach();
+            if (!status) {
+                t.detach();
+                if (slot.required) return status;
+                spdlog::warn("bpf: the {} tracer is left out: {}", t.name(), status.error().message);
+                skipped += fmt::format("{}{} ({})", skipped.empty() ? "" : ", ", t.name(),
+                                       status.error().message);
+                continue;
+            }
+            slot.loaded = true;
+            loaded += fmt::format("{}{}", loaded.empty() ? "" : ", ", t.name());
+        }
+        attach_ms = ms_since(created);
+        detail = fmt::format("{}; tracers: {}; attached in {:.0f} ms", features.tp_btf ? "tp_btf" : "raw_tp",
+                             loaded, attach_ms);
+        if (!skipped.empty()) detail += "; not loaded: " + skipped;
+        spdlog::info("bpf: {}", detail);
+        return {};
+    }
+
+    uint64_t poll_all(EventSink& sink, FileTable& files) {
+        uint64_t n = 0;
+        for (TracerSlot& slot : tracers)
+            if (slot.loaded) n += slot.tracer->poll(sink, files);
+        return n;
+    }
+
+    uint64_t dropped() const {
+        uint64_t n = 0;
+        for (const TracerSlot& slot : tracers)
+            if (slot.loaded) n += slot.tracer->dropped();
+        return n;
+    }
+};
+
+BpfSource::BpfSource() : impl_(std::make_unique<Impl>()) {}
+
+BpfSource::~BpfSource() = default;
+
+double BpfSource::attach_ms() const { return impl_->attach_ms; }
+
+Result<std::unique_ptr<BpfSource>> BpfSource::start(const BpfOptions& options) {
+    const bool attach = options.pid > 0;
+    if (attach == !options.command.empty())
+        return fail(ErrorKind::usage, "trace either a pid or a command");
+    std::unique_ptr<BpfSource> source(new BpfSource());
+    Impl& m = *source->impl_;
+    m.options = options;
+
+    ProcFs proc;
+    if (attach && !proc.exists(options.pid))
+        return fail(ErrorKind::not_found, fmt::format("no process with pid {}", options.pid),
+                    fmt::format("check the pid (ps -p {})", options.pid));
+    if (in_child_pid_namespace())
+        return fail(ErrorKind::unsupported,
+                    "iodiag runs inside a pid namespace (a container): BPF programs see the host's pids",
+                    "run iodiag on the host, or use --source strace");
+    auto features = probe_bpf_features();
+    if (!features) return tl::unexpected(features.error());
+    if (auto status = m.create_targets_map(); !status) return tl::unexpected(status.error());
+
+    m.signals.emplace();  // before fork: a Ctrl-C from now on ends the trace cleanly
+    if (attach) {
+        m.tgid = options.pid;
+    } else {
+        auto held = start_held(options, m.signals->original());
+        if (!held) return tl::unexpected(held.error());
+        m.held = std::move(*held);
+        m.tgid = m.held.pid;
+    }
+    m.add_target(m.tgid);
+    if (attach && options.children) {
+        std::vector<int32_t> more;
+        descendants(proc, options.pid, more);
+        for (int32_t pid : more) m.add_target(pid);
+        if (!more.empty()) spdlog::info("bpf: {} descendants of pid {} traced too", more.size(), options.pid);
+    }
+
+    m.tracers = make_tracers();
+    if (auto status = m.load_tracers(*features); !status) return tl::unexpected(status.error());
+    if (attach && !proc.exists(options.pid))
+        return fail(ErrorKind::not_found, fmt::format("pid {} exited while iodiag attached", options.pid));
+    return source;
+}
+
+Result<BpfRun> BpfSource::run(EventSink& sink, FileTable& files) {
+    Impl& m = *impl_;
+    if (m.ran) return fail(ErrorKind::internal, "a bpf source runs once");
+    m.ran = true;
+    const bool launched = m.held.pid > 0;
+    BpfRun run;
+    run.target_pid = m.tgid;
+
+    if (launched) {
+        if (write(m.held.go.get(), "x", 1) != 1)
+            return fail(ErrorKind::internal, std::string("cannot start the command: ") + std::strerror(errno));
+        m.held.go.reset();
+        int err = 0;
+        ssize_t n;
+        while ((n = read(m.held.exec_error.get(), &err, sizeof err)) < 0 && errno == EINTR) {}
+        if (n == sizeof err) {
+            m.held.kill_and_reap();
+            return fail(ErrorKind::not_found,
+                        "cannot run " + m.options.command.front() + ": " + std::strerror(err),
+                        "check the command name, or give its full path");
+        }
+    }
+
+    const auto start = Clock::now();
+    Progress progress(m.options.progress || isatty(STDERR_FILENO) == 1);
+    progress.start(start);
+    const auto deadline = m.options.duration_ms
+                              ? std::optional(start + milliseconds(m.options.duration_ms))
+                              : std::nullopt;
+    auto next_liveness = start + kLivenessInterval;
+    std::optional<BlockedSignals::Arrival> interrupt;
+    bool stop = false;
+
+    while (!stop) {
+        pollfd fds[1] = {{m.signals->fd(), POLLIN, 0}};
+        ::poll(fds, 1, static_cast<int>(kPollInterval.count()));
+        run.records += m.poll_all(sink, files);
+
+        if (auto arrival = m.signals->next()) {
+            run.reason = StopReason::interrupted;
+            interrupt = arrival;
+            stop = true;
+        }
+        const auto now = Clock::now();
+        if (!stop && deadline && now >= *deadline) {
+            run.reason = StopReason::duration;
+            stop = true;
+        }
+        if (!stop) {
+            // The exit hook empties the map as processes go; a check per process now and then
+            // catches what exited unseen.
+            const bool check_each = now >= next_liveness;
+            if (check_each) next_liveness = now + kLivenessInterval;
+            if (launched) m.held.poll_exit();
+            if (m.live_targets(check_each) == 0) {
+                run.reason = StopReason::target_exited;
+                stop = true;
+            }
+        }
+        if (progress.due(now)) progress.tick(now, start, run.records, m.dropped());
+    }
+
+    // Nothing of ours stays attached past this point; then what the rings still hold.
+    m.detach_all();
+    run.records += m.poll_all(sink, files);
+    run.wall_ns = static_cast<uint64_t>(
+        std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - start).count());
+    for (const TracerSlot& slot : m.tracers)
+        if (slot.loaded) slot.tracer->collect_totals(run.totals);
+    run.dropped = m.dropped();
+    run.detail = m.detail;
+    if (run.dropped)
+        spdlog::warn("bpf: {} events were lost (ring buffer full); the totals in model.json stay exact",
+                     run.dropped);
+
+    if (launched) {
+        // A launched command outlives the trace only briefly: it is asked to stop (unless the
+        // terminal already did) and killed after a grace period.
+        if (!m.held.poll_exit() && run.reason != StopReason::target_exited) {
+            if (!interrupt || !interrupt->from_tty)
+                kill(m.held.pid, interrupt && interrupt->sig == SIGTERM ? SIGTERM : SIGINT);
+            bool exited = false;
+            const auto until = Clock::now() + kStopGrace;
+            while (!(exited = m.held.poll_exit()) && Clock::now() < until) {
+                if (m.signals->next()) {  // a second signal: stop now, keep nothing
+                    spdlog::warn("second interrupt: aborting the trace");
+                    run.reason = StopReason::aborted;
+                    break;
+                }
+                usleep(10'000);
+            }
+            if (!exited) {
+                if (run.reason != StopReason::aborted)
+                    spdlog::warn("the command did not stop within {}s; killing it", kStopGrace.count() / 1000);
+                m.held.kill_and_reap();
+            }
+        }
+        m.held.wait_exit(kStopGrace);
+        if (!m.held.reaped) m.held.kill_and_reap();
+        run.exit_status = exit_code_from_wait_status(m.held.wait_status);
+    }
+    return run;
+}
+
+}  // namespace iodiag::trace
