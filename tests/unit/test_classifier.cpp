@@ -452,7 +452,7 @@ TEST_CASE("random IO over a file is sized from its start; a real gap becomes fio
 TEST_CASE("set-up reads of a few small files are not a job group, a small writer is", "[classifier]") {
     Stream s;
     uint32_t log = s.file("/db/wal");
-    for (uint64_t i = 0; i < 60; ++i) {
+    for (uint64_t i = 0; i < 200; ++i) {
         s.data(20, Syscall::pwrite64, IoDir::write, log, i * 4096, 4096);
         s.flush(20, Syscall::fdatasync, log);
     }
