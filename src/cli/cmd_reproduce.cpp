@@ -141,6 +141,9 @@ int reproduce_model(const ReproduceOptions& options, Setup& setup) {
     out["job_file"] = job_path;
     out["target"] = target_json(setup.target);
     out["footprint_bytes"] = job->footprint;
+    out["sections"] = ordered_json::array();
+    for (size_t i = 0; i < job->sections.size(); ++i)
+        out["sections"].push_back({{"group", model->groups[i].name}, {"section", job->sections[i]}});
     out["warnings"] = job->warnings;
     if (!options.run) {
         if (options.json) std::cout << out.dump(2) << '\n';

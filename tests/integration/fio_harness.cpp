@@ -5,6 +5,8 @@
 #include <fstream>
 #include <random>
 
+#include <nlohmann/json.hpp>
+
 #include <unistd.h>
 
 namespace iodiag::testing {
@@ -37,9 +39,25 @@ CommandOutput run_iodiag(const std::vector<std::string>& args) {
     return *result;
 }
 
+fs::path traced_job(const ScratchDir& dir) { return dir.path() / "job.fio"; }
+fs::path model_file(const ScratchDir& dir) { return dir.path() / "model.json"; }
+
+double measure_fio_iops(const std::string& job_path) {
+    const std::string report = job_path + ".untraced.json";
+    auto run = run_capture({"fio", "--output-format=json", "--output=" + report, job_path});
+    REQUIRE(run);
+    INFO(run->err);
+    REQUIRE(run->exit_code == 0);
+    std::ifstream in(report);
+    auto json = nlohmann::json::parse(in);
+    double iops = 0;
+    for (const auto& job : json.at("jobs")) iops += job.at("read").at("iops").get<double>() + job.at("write").at("iops").get<double>();
+    return iops;
+}
+
 model::WorkloadModel model_fio_job(const ScratchDir& dir, const std::string& job_body, int seconds,
                                    const std::vector<std::string>& extra_iodiag_args) {
-    const fs::path job = dir.path() / "job.fio";
+    const fs::path job = traced_job(dir);
     {
         std::ofstream out(job);
         out << "[global]\ndirectory=" << dir.path().string() << "\nruntime=" << seconds
@@ -51,7 +69,7 @@ model::WorkloadModel model_fio_job(const ScratchDir& dir, const std::string& job
     INFO(layout->err);
     REQUIRE(layout->exit_code == 0);
 
-    const std::string model_path = (dir.path() / "model.json").string();
+    const std::string model_path = model_file(dir).string();
     std::vector<std::string> args{"model", "-o", model_path};
     args.insert(args.end(), extra_iodiag_args.begin(), extra_iodiag_args.end());
     for (std::string part : {"--", "fio", "--output=/dev/null"}) args.push_back(part);

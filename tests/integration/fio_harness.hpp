@@ -33,6 +33,13 @@ std::string missing_tools(const std::vector<std::string>& tools);
 model::WorkloadModel model_fio_job(const ScratchDir& dir, const std::string& job_body, int seconds = 2,
                                    const std::vector<std::string>& extra_iodiag_args = {});
 
+// Where model_fio_job leaves the job it traced and the model it wrote.
+std::filesystem::path traced_job(const ScratchDir& dir);
+std::filesystem::path model_file(const ScratchDir& dir);
+
+// Runs an fio job alone, untraced, and returns the IOPS it achieved (reads + writes, all jobs).
+double measure_fio_iops(const std::string& job_path);
+
 // Runs `iodiag model ARGS...` and returns its captured output.
 CommandOutput run_iodiag(const std::vector<std::string>& args);
 

@@ -1,0 +1,250 @@
+// Round-trip fidelity: fio ground-truth jobs are traced (strace, through `iodiag model -- fio`),
+// modelled, turned back into fio jobs by `iodiag reproduce`, and the generated options must equal
+// the originals; then the reproduction must run at the original's IOPS, both measured untraced on
+// this machine in the same test (strace slows the traced run far too much to compare with).
+//
+// Set IODIAG_FIDELITY_RESULTS=FILE to append each job's figures (a Markdown table row) to FILE;
+// bench/RESULTS.md records them.
+#include <catch2/catch.hpp>
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <cstdlib>
+#include <fstream>
+#include <map>
+#include <sstream>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "fio/job_file.hpp"
+#include "fio_harness.hpp"
+
+using namespace iodiag;
+using namespace iodiag::testing;
+
+namespace {
+
+constexpr double kIopsTolerance = 0.15;
+
+struct GroundTruth {
+    const char* name;
+    const char* body;          // the options of the job's one section
+    int seconds = 2;
+    bool uring = false;        // strace sees no io_uring requests: assert only what it can know
+};
+
+// The options fio runs with when the original leaves them out, as the generated job spells them.
+std::map<std::string, std::string> expected_options(const std::string& body) {
+    std::map<std::string, std::string> opts{{"rw", "read"}, {"bs", "4k"}, {"direct", "0"}, {"numjobs", "1"},
+                                            {"iodepth", "1"}};
+    std::istringstream lines(body);
+    for (std::string line; std::getline(lines, line);) {
+        auto eq = line.find('=');
+        if (eq != std::string::npos) opts[line.substr(0, eq)] = line.substr(eq + 1);
+    }
+    if (opts["sync"] == "1") opts["sync"] = "sync";  // fio reads sync=1 as O_SYNC
+    bool mixed = opts["rw"] == "randrw" || opts["rw"] == "rw" || opts["rw"] == "readwrite";
+    if (mixed && !opts.count("rwmixread")) opts["rwmixread"] = "50";
+    return opts;
+}
+
+// Serialises the fidelity jobs: two measuring at once (ctest -j) would skew both.
+class MeasureLock {
+public:
+    MeasureLock() : fd_(::open("/var/tmp/iodiag-fidelity.lock", O_RDWR | O_CREAT | O_CLOEXEC, 0666)) {
+        if (fd_ >= 0) ::flock(fd_, LOCK_EX);
+    }
+    ~MeasureLock() {
+        if (fd_ >= 0) ::close(fd_);
+    }
+
+private:
+    int fd_;
+};
+
+struct Reproduction {
+    fio::JobFile job;
+    std::string section;
+};
+
+Reproduction generate(const ScratchDir& dir, const std::string& target) {
+    const std::string out = (dir.path() / "generated.fio").string();
+    auto run = run_iodiag({"reproduce", model_file(dir).string(), "-o", out, "--target", target, "--json"});
+    INFO("reproduce stdout:\n" << run.out << "\nstderr:\n" << run.err);
+    REQUIRE(run.exit_code == 0);
+    auto result = nlohmann::json::parse(run.out);
+    // fio itself must accept the job.
+    auto parse_only = run_capture({"fio", "--parse-only", out});
+    REQUIRE(parse_only);
+    INFO("fio --parse-only: " << parse_only->err);
+    REQUIRE(parse_only->exit_code == 0);
+    std::ifstream in(out);
+    std::stringstream text;
+    text << in.rdbuf();
+    INFO("generated job:\n" << text.str());
+    auto job = fio::parse_job(text.str());
+    REQUIRE(job);
+    REQUIRE(!result.at("sections").empty());
+    // The model lists its biggest group first: the workload; others are incidental.
+    return {*job, result.at("sections").at(0).at("section").get<std::string>()};
+}
+
+double reproduced_iops(const ScratchDir& dir, const std::string& target, int seconds) {
+    const std::string out = (dir.path() / "generated.fio").string();
+    auto run = run_iodiag({"reproduce", model_file(dir).string(), "-o", out, "--target", target, "--runtime",
+                           std::to_string(seconds), "--run", "--json"});
+    INFO("reproduce --run stdout:\n" << run.out << "\nstderr:\n" << run.err);
+    REQUIRE(run.exit_code == 0);
+    auto result = nlohmann::json::parse(run.out);
+    for (const auto& metric : result.at("comparison").at("groups").at(0).at("metrics"))
+        if (metric.at("metric") == "IOPS") return metric.at("reproduced").get<double>();
+    FAIL("no IOPS in the comparison");
+    return 0;
+}
+
+void record(const GroundTruth& truth, double original, double reproduced, int attempts) {
+    const char* path = std::getenv("IODIAG_FIDELITY_RESULTS");
+    if (!path || !*path) return;
+    std::ofstream(path, std::ios::app) << fmt::format("| {} | {:.0f} | {:.0f} | {:.2f} | {} |\n", truth.name, original,
+                                                      reproduced, reproduced / original, attempts);
+}
+
+void check_options(const GroundTruth& truth, const fio::JobSection& section) {
+    auto expected = expected_options(truth.body);
+    auto got = [&](const char* key) { return section.get(key).value_or("(absent)"); };
+    // What strace sees for every engine.
+    for (const char* key : {"ioengine", "direct", "numjobs"}) {
+        INFO(key);
+        CHECK(got(key) == expected[key]);
+    }
+    int want_depth = std::stoi(expected["iodepth"]);
+    int depth = std::stoi(section.get("iodepth").value_or("0"));
+    CHECK(std::abs(depth - want_depth) <= std::max(1.0, 0.1 * want_depth));
+    // The original has no rate limit or think time: none may appear.
+    CHECK_FALSE(section.get("thinktime"));
+    CHECK_FALSE(section.get("rate_iops"));
+    CHECK_FALSE(section.get("rate"));
+    if (expected.count("iodepth_batch_submit")) CHECK(section.get("iodepth_batch_submit") == expected["iodepth_batch_submit"]);
+    // Completions of io_uring and its requests' rw, bs and offsets live in the ring: strace
+    // cannot see them.
+    if (truth.uring) return;
+    if (expected.count("iodepth_batch_complete_min"))
+        CHECK(section.get("iodepth_batch_complete_min") == expected["iodepth_batch_complete_min"]);
+
+    for (const char* key : {"rw", "bs", "size"}) {
+        INFO(key);
+        CHECK(got(key) == expected[key]);
+    }
+    for (const char* key : {"sync", "fsync", "fdatasync", "nrfiles"}) {
+        INFO(key);
+        CHECK(section.get(key) == (expected.count(key) ? std::optional(expected[key]) : std::nullopt));
+    }
+    if (expected.count("rwmixread")) {
+        int mix = std::stoi(section.get("rwmixread").value_or("-100"));
+        CHECK(std::abs(mix - std::stoi(expected["rwmixread"])) <= 5);
+    }
+    if (expected.count("percentage_random")) {
+        int random = std::stoi(section.get("percentage_random").value_or("-100"));
+        CHECK(std::abs(random - std::stoi(expected["percentage_random"])) <= 10);
+    }
+}
+
+void round_trip(const GroundTruth& truth) {
+    std::string missing = missing_tools({"fio", "strace"});
+    if (!missing.empty()) {
+        WARN("skipped: not installed: " << missing);
+        return;
+    }
+    MeasureLock lock;
+    ScratchDir dir;
+    auto model = model_fio_job(dir, truth.body, truth.seconds);
+    INFO("model: " << model::to_json(model).dump(2).substr(0, 4000));
+    const std::string target = (dir.path() / "repro").string();
+    Reproduction repro = generate(dir, target);
+    const fio::JobSection* section = repro.job.find(repro.section);
+    REQUIRE(section);
+    check_options(truth, *section);
+
+    double original = measure_fio_iops(traced_job(dir).string());
+    double reproduced = reproduced_iops(dir, target, truth.seconds);
+    int attempts = 1;
+    if (std::fabs(reproduced / original - 1) > kIopsTolerance) {
+        // Noise (another process, writeback): measure both once more and keep each side's best.
+        original = std::max(original, measure_fio_iops(traced_job(dir).string()));
+        reproduced = std::max(reproduced, reproduced_iops(dir, target, truth.seconds));
+        attempts = 2;
+    }
+    record(truth, original, reproduced, attempts);
+    INFO(fmt::format("{}: original {:.0f} IOPS untraced, reproduction {:.0f} IOPS ({} attempt(s))", truth.name, original,
+                     reproduced, attempts));
+    if (truth.uring) return;  // the reproduction runs fio's default rw/bs: IOPS need not match
+    CHECK(reproduced >= original * (1 - kIopsTolerance));
+    CHECK(reproduced <= original * (1 + kIopsTolerance));
+}
+
+}  // namespace
+
+TEST_CASE("fidelity: psync sequential buffered 128k reads", "[fidelity][fio][strace]") {
+    round_trip({"psync-seqread-128k", "rw=read\nbs=128k\nioengine=psync\nsize=64m"});
+}
+
+TEST_CASE("fidelity: psync random direct 4k writes", "[fidelity][fio][strace]") {
+    round_trip({"psync-randwrite-direct", "rw=randwrite\nbs=4k\nioengine=psync\ndirect=1\nsize=4m"});
+}
+
+TEST_CASE("fidelity: sync engine random direct 4k reads", "[fidelity][fio][strace]") {
+    round_trip({"sync-randread-direct", "rw=randread\nbs=4k\nioengine=sync\ndirect=1\nsize=4m"});
+}
+
+TEST_CASE("fidelity: sync engine sequential 8k writes with fsync=16", "[fidelity][fio][strace]") {
+    round_trip({"sync-write-fsync16", "rw=write\nbs=8k\nioengine=sync\nfsync=16\nsize=2m"});
+}
+
+TEST_CASE("fidelity: sync engine sequential reads over two files", "[fidelity][fio][strace]") {
+    round_trip({"sync-seqread-nrfiles2", "rw=read\nbs=4k\nioengine=sync\nnrfiles=2\nsize=8m"});
+}
+
+TEST_CASE("fidelity: pvsync random 70/30 direct 16k, two jobs", "[fidelity][fio][strace]") {
+    round_trip({"pvsync-randrw-jobs2", "rw=randrw\nrwmixread=70\nbs=16k\nioengine=pvsync\ndirect=1\nnumjobs=2\nsize=8m"});
+}
+
+TEST_CASE("fidelity: pvsync2 sequential 4k writes with fdatasync=4", "[fidelity][fio][strace]") {
+    round_trip({"pvsync2-write-fdatasync4", "rw=write\nbs=4k\nioengine=pvsync2\nfdatasync=4\nsize=1m"});
+}
+
+TEST_CASE("fidelity: psync O_SYNC sequential 4k writes", "[fidelity][fio][strace]") {
+    round_trip({"psync-write-sync1", "rw=write\nbs=4k\nioengine=psync\nsync=1\nsize=1m"});
+}
+
+TEST_CASE("fidelity: psync random buffered 4k reads, four jobs", "[fidelity][fio][strace]") {
+    round_trip({"psync-randread-jobs4", "rw=randread\nbs=4k\nioengine=psync\nnumjobs=4\nsize=8m"});
+}
+
+TEST_CASE("fidelity: psync half-random direct 4k reads (mixed pattern)", "[fidelity][fio][strace]") {
+    round_trip({"psync-randread-50pct", "rw=randread\npercentage_random=50\nbs=4k\nioengine=psync\ndirect=1\nsize=4m"});
+}
+
+TEST_CASE("fidelity: libaio random direct 8k reads at depth 16", "[fidelity][fio][strace]") {
+    round_trip({"libaio-randread-qd16", "rw=randread\nbs=8k\nioengine=libaio\ndirect=1\niodepth=16\nsize=16m"});
+}
+
+TEST_CASE("fidelity: libaio random direct 4k writes, depth 8 in batches of 4", "[fidelity][fio][strace]") {
+    round_trip({"libaio-randwrite-batch4",
+                "rw=randwrite\nbs=4k\nioengine=libaio\ndirect=1\niodepth=8\niodepth_batch_submit=4\n"
+                "iodepth_batch_complete_min=4\nsize=4m"});
+}
+
+TEST_CASE("fidelity: libaio sequential direct 64k writes, depth 4, two jobs", "[fidelity][fio][strace]") {
+    round_trip({"libaio-write-qd4-jobs2", "rw=write\nbs=64k\nioengine=libaio\ndirect=1\niodepth=4\nnumjobs=2\nsize=16m"});
+}
+
+TEST_CASE("fidelity: io_uring random direct 4k reads at depth 32 (what strace can know)", "[fidelity][fio][strace]") {
+    round_trip({"io_uring-randread-qd32",
+                "rw=randread\nbs=4k\nioengine=io_uring\ndirect=1\niodepth=32\niodepth_batch_submit=8\n"
+                "iodepth_batch_complete_min=8\nsize=16m",
+                2, true});
+}
