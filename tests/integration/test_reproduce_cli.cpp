@@ -333,7 +333,7 @@ TEST_CASE("reproduce: unknown rw and bs are written as defaults and said on stde
     }
     ScratchDir dir;
     // strace sees io_uring_enter calls, not the requests in the ring.
-    model_fio_job(dir, "[uring]\nrw=randread\nbs=4k\nioengine=io_uring\nsize=4m\n", 1);
+    model_fio_job(dir, "[uring]\nrw=randread\nbs=4k\nioengine=io_uring\nsize=4m\n", 1, {"--source", "strace"});
     const std::string model = model_file(dir).string();
     const fs::path job = dir.path() / "job.fio";
     auto run = run_iodiag({"reproduce", model, "-o", job.string(), "--target", (dir.path() / "t").string()});

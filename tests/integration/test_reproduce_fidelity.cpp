@@ -161,7 +161,7 @@ void round_trip(const GroundTruth& truth) {
     }
     MeasureLock lock;
     ScratchDir dir;
-    auto model = model_fio_job(dir, truth.body, truth.seconds);
+    auto model = model_fio_job(dir, truth.body, truth.seconds, {"--source", "strace"});
     INFO("model: " << model::to_json(model).dump(2).substr(0, 4000));
     const std::string target = (dir.path() / "repro").string();
     Reproduction repro = generate(dir, target);
