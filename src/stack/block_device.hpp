@@ -76,7 +76,6 @@ struct BlockDevice {
     std::optional<DmInfo> dm;
     std::optional<MdInfo> md;
     std::vector<std::string> slaves;     // devices below a dm or md device
-    std::vector<std::string> notes;      // what could not be read
 };
 
 // A device by its number (/sys/dev/block/M:m), its kernel name (/sys/class/block/NAME) or a
