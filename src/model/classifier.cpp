@@ -4,6 +4,8 @@
 #include <array>
 #include <bit>
 #include <cmath>
+#include <functional>
+#include <queue>
 #include <set>
 #include <unordered_map>
 
@@ -119,6 +121,60 @@ struct AioContextState {
     uint64_t inflight = 0;
 };
 
+// Where a ring's depth and batch samples go.
+struct AsyncCounts {
+    ValueCounts& inflight;
+    ValueCounts& submit_batch;
+    ValueCounts& complete_batch;
+};
+
+// An io_uring ring whose requests the source delivers one by one (bpf): in submit order, the
+// requests of one submit batch sharing submit_ns, those whose CQEs were posted together sharing
+// complete_ns. That gives exact in-flight depth (after each submit batch, as for libaio) and
+// submit/complete batch sizes, with state bounded by the requests in flight.
+struct RingState {
+    uint64_t batch_ns = 0;     // submit_ns of the open batch
+    uint64_t batch_size = 0;
+    std::priority_queue<uint64_t, std::vector<uint64_t>, std::greater<>> completions;  // in flight
+    std::map<uint64_t, uint64_t> cqe_batches;  // complete_ns -> requests, while it can still grow
+
+    // False for a request behind the order (its batch is closed): it is left out of the counts.
+    bool add(const AsyncRequest& r, AsyncCounts counts) {
+        if (r.submit_ns < batch_ns) return false;
+        if (r.submit_ns != batch_ns) {
+            close_batch(counts);
+            batch_ns = r.submit_ns;
+            // Every earlier submit has been seen, so what completed by now is final.
+            while (!completions.empty() && completions.top() <= batch_ns) completions.pop();
+            while (!cqe_batches.empty() && cqe_batches.begin()->first <= batch_ns) {
+                ++counts.complete_batch[cqe_batches.begin()->second];
+                cqe_batches.erase(cqe_batches.begin());
+            }
+        }
+        ++batch_size;
+        completions.push(r.complete_ns ? r.complete_ns : UINT64_MAX);  // 0: in flight at the end
+        if (r.complete_ns) ++cqe_batches[r.complete_ns];
+        return true;
+    }
+
+    // What closing the open batches would add (at finish, without changing the state).
+    void pending(AsyncCounts counts) const {
+        if (batch_size) {
+            counts.inflight[completions.size()] += batch_size;
+            ++counts.submit_batch[batch_size];
+        }
+        for (const auto& [ns, requests] : cqe_batches) ++counts.complete_batch[requests];
+    }
+
+private:
+    void close_batch(AsyncCounts counts) {
+        if (!batch_size) return;
+        counts.inflight[completions.size()] += batch_size;
+        ++counts.submit_batch[batch_size];
+        batch_size = 0;
+    }
+};
+
 struct ThreadState {
     int32_t tid = 0;
     int32_t tgid = 0;
@@ -129,9 +185,13 @@ struct ThreadState {
     uint64_t fsyncs = 0, fdatasyncs = 0, sync_file_ranges = 0;
     ValueCounts writes_per_flush;
     LogHistogram flush_latency_ns;
-    uint64_t async_requests = 0;
+    uint64_t async_requests = 0;           // libaio iocbs
     std::unordered_map<uint64_t, AioContextState> aio;
     ValueCounts inflight, submit_batch, complete_batch, complete_min;
+    // io_uring requests seen one by one, on rings announced by a uring_setup event with their ctx
+    uint64_t uring_requests = 0;
+    std::unordered_map<uint64_t, RingState> rings;
+    ValueCounts uring_batches;             // requests per submit batch, from the requests
     // io_uring as seen from syscalls only
     uint64_t uring_enters = 0;
     uint32_t uring_entries = 0;
@@ -312,6 +372,7 @@ void Classifier::on_event(const IoEvent& e) {
         if (e.failed()) return;
         t.uring_entries = e.count;
         t.uring_setup_flags = e.flags;
+        if (e.ctx) t.rings.try_emplace(e.ctx);
         return;
     case EventKind::uring_enter:
         impl_->time_call(t, e.ts_ns, e.dur_ns);
@@ -331,7 +392,14 @@ void Classifier::on_event(const IoEvent& e) {
 void Classifier::on_async(const AsyncRequest& r) {
     ThreadState& t = impl_->thread(r.tid, r.tgid);
     ++impl_->io_events;
-    ++t.async_requests;
+    if (auto ring = t.rings.find(r.ctx); ring != t.rings.end()) {
+        ++t.uring_requests;
+        // Time in flight counts as busy, so idle gaps are the times nothing was in flight.
+        if (ring->second.add(r, {t.inflight, t.uring_batches, t.complete_batch}) && r.submit_ns)
+            impl_->time_call(t, r.submit_ns, r.complete_ns > r.submit_ns ? r.complete_ns - r.submit_ns : 0);
+    } else {
+        ++t.async_requests;
+    }
     FileStream& stream = t.stream(r.file_id);
     if (r.is_flush) {
         if (stream.writes_since_flush) ++t.writes_per_flush[stream.writes_since_flush];
@@ -384,6 +452,7 @@ struct ThreadSummary {
     DirectionTotals reads, writes;
     uint64_t direct_ops = 0, sync_ops = 0, dsync_ops = 0;
     std::array<uint64_t, kDataCalls> calls{};
+    ValueCounts inflight, uring_batches, complete_batch;  // the thread's, with its rings' open batches
     uint64_t data_ops() const { return reads.ops + writes.ops; }
 };
 
@@ -419,13 +488,17 @@ ThreadSummary summarize(const ThreadState& t, std::map<std::string, uint64_t>& i
     }
     sum.reads.latency_ns = t.read_latency_ns;
     sum.writes.latency_ns = t.write_latency_ns;
+    sum.inflight = t.inflight;
+    sum.uring_batches = t.uring_batches;
+    sum.complete_batch = t.complete_batch;
+    for (const auto& [ctx, ring] : t.rings) ring.pending({sum.inflight, sum.uring_batches, sum.complete_batch});
     return sum;
 }
 
 std::string engine_of(const ThreadSummary& sum) {
     const ThreadState& t = *sum.thread;
     if (t.async_requests || !t.submit_batch.empty()) return "libaio";
-    if (t.uring_enters || t.uring_entries) return "io_uring";
+    if (t.uring_requests || t.uring_enters || t.uring_entries) return "io_uring";
     struct Candidate { Syscall read, write; const char* engine; };
     static constexpr Candidate candidates[] = {
         {Syscall::pread64, Syscall::pwrite64, "psync"}, {Syscall::read, Syscall::write, "sync"},
@@ -511,7 +584,7 @@ ThreadProfile profile_of(const ThreadSummary& sum) {
     p.writes_per_flush = quantile_of(t.writes_per_flush, 0.5);
     p.read_bs = dominant_size(sum.reads.sizes);
     p.write_bs = dominant_size(sum.writes.sizes);
-    if (!t.inflight.empty()) p.iodepth = quantile_of(t.inflight, 0.99);
+    if (!sum.inflight.empty()) p.iodepth = quantile_of(sum.inflight, 0.99);
     else if (p.engine == "io_uring" && t.uring_entries) p.iodepth = t.uring_entries;
     return p;
 }
@@ -535,7 +608,7 @@ struct GroupTotals {
     ValueCounts writes_per_flush;
     LogHistogram flush_latency_ns;
     uint64_t direct_ops = 0, sync_ops = 0, dsync_ops = 0;
-    ValueCounts inflight, submit_batch, complete_batch, complete_min, uring_submit;
+    ValueCounts inflight, submit_batch, complete_batch, complete_min, uring_submit, uring_batches;
     std::map<std::string, uint64_t> syscalls;
     LogHistogram idle_gap_ns;
     uint64_t busy_ns = 0, idle_ns = 0, first_ts = UINT64_MAX, last_end = 0, thread_active_ns = 0;
@@ -575,12 +648,13 @@ void add_thread(GroupTotals& g, const ThreadSummary& sum, const trace::FileTable
     g.direct_ops += sum.direct_ops;
     g.sync_ops += sum.sync_ops;
     g.dsync_ops += sum.dsync_ops;
-    add_counts(g.inflight, t.inflight);
+    add_counts(g.inflight, sum.inflight);
     add_counts(g.submit_batch, t.submit_batch);
-    add_counts(g.complete_batch, t.complete_batch);
+    add_counts(g.complete_batch, sum.complete_batch);
     add_counts(g.complete_min, t.complete_min);
     add_counts(g.uring_submit, t.uring_submit);
-    for (size_t i = 0; i < kSyscallSlots; ++i)
+    add_counts(g.uring_batches, sum.uring_batches);
+    for (size_t i = 1; i < kSyscallSlots; ++i)  // 0: events with no syscall behind them
         if (t.syscalls[i]) g.syscalls[std::string(trace::syscall_name(static_cast<Syscall>(i)))] += t.syscalls[i];
     g.idle_gap_ns.merge(t.idle_gap_ns);
     g.busy_ns += t.busy_ns;
@@ -745,7 +819,7 @@ struct GroupBuilder {
         e.dsync_ops = g.dsync_ops;
         e.inflight = g.inflight;
         e.submit_batch = g.submit_batch;
-        add_counts(e.submit_batch, g.uring_submit);
+        add_counts(e.submit_batch, uring_submit_batches(g));
         e.complete_batch = g.complete_batch;
         e.complete_min = g.complete_min;
         e.idle_gap_us = g.idle_gap_ns.summary(1000.0);
@@ -849,7 +923,8 @@ struct GroupBuilder {
                 group.notes.push_back("iodepth is the io_uring ring size (" + std::to_string(g.uring_entries) +
                                       " entries), an upper bound: strace cannot see completions in the ring");
             }
-            if (!g.uring_submit.empty()) fio["iodepth_batch_submit"] = quantile_of(g.uring_submit, 0.5);
+            if (const ValueCounts& batches = uring_submit_batches(g); !batches.empty())
+                fio["iodepth_batch_submit"] = quantile_of(batches, 0.5);
             if (g.uring_setup_flags & trace::kUringSetupSqpoll) fio["sqthread_poll"] = 1;
             if (g.uring_setup_flags & trace::kUringSetupIopoll) fio["hipri"] = 1;
         } else {
@@ -907,6 +982,11 @@ struct GroupBuilder {
         }
     }
 
+    // Batches counted from the requests (exact, also SQPOLL passes) beat io_uring_enter returns.
+    static const ValueCounts& uring_submit_batches(const GroupTotals& g) {
+        return g.uring_batches.empty() ? g.uring_submit : g.uring_batches;
+    }
+
     static std::string group_name(const JobGroup& group) {
         std::string name;
         if (group.fio.contains("rw")) name = group.fio["rw"].get<std::string>();
@@ -954,7 +1034,8 @@ WorkloadModel Classifier::finish(const trace::FileTable& files, WorkloadModel ba
     summaries.reserve(ordered.size());  // profiles point into it
     for (const ThreadState* t : ordered) {
         ThreadSummary sum = summarize(*t, base.ignored);
-        bool does_io = sum.data_ops() || t->async_requests || t->uring_enters || !t->submit_batch.empty();
+        bool does_io = sum.data_ops() || t->async_requests || t->uring_requests || t->uring_enters ||
+                       !t->submit_batch.empty();
         if (does_io) summaries.push_back(std::move(sum));
     }
     std::vector<ThreadProfile> profiles;

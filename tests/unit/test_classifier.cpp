@@ -291,6 +291,136 @@ TEST_CASE("io_uring seen only through syscalls: engine, depth bound and batch, r
     CHECK(g.files[0].path == "/data/uring");
 }
 
+namespace {
+// io_uring as the bpf tracer delivers it: the ring announced once (uring_setup with its ctx), then
+// every request in submit order, the requests of one submit batch sharing submit_ns and those
+// whose CQEs were posted together sharing complete_ns. The app keeps `depth` in flight and
+// submits `batch` at a time, the moment a batch has completed; each request takes 100 µs and
+// submitting a batch 1 ns (so a batch completes exactly when a later one is submitted).
+struct UringRing {
+    Stream& s;
+    int32_t tid;
+    uint32_t file;
+    uint64_t ring = 0xffff888012345000;
+    std::vector<uint64_t> completions;  // of requests in flight, ascending
+    std::mt19937_64 rng{9};
+
+    UringRing(Stream& stream, int32_t thread, uint32_t file_id) : s(stream), tid(thread), file(file_id) {}
+
+    void announce(uint32_t entries, uint32_t flags) {
+        IoEvent setup = s.base(tid, Syscall::unknown, EventKind::uring_setup, 0);
+        setup.count = entries;
+        setup.flags = flags;
+        setup.ctx = ring;
+        s.classifier.on_event(setup);
+    }
+
+    AsyncRequest request(uint64_t submit_ns, uint64_t complete_ns) {
+        AsyncRequest r;
+        r.ctx = ring;
+        r.tid = tid;
+        r.tgid = tid;
+        r.dir = IoDir::read;
+        r.opcode = 22;  // IORING_OP_READ
+        r.fd = 5;
+        r.file_id = file;
+        r.open_flags = kOpenFlagsKnown | kOpenRead | kOpenDirect;
+        r.offset = (rng() % 16384) * 4096;
+        r.bytes = 4096;
+        r.submit_ns = submit_ns;
+        r.complete_ns = complete_ns;
+        r.res = 4096;
+        return r;
+    }
+
+    void submit(uint64_t n) {
+        const uint64_t done = s.now + 100 * kUs;
+        for (uint64_t i = 0; i < n; ++i) {
+            s.classifier.on_async(request(s.now, done));
+            completions.push_back(done);
+        }
+        s.now += 1;
+    }
+
+    void run(uint64_t depth, uint64_t batch, uint64_t total) {
+        uint64_t submitted = 0;
+        while (submitted < total) {
+            while (completions.size() + batch <= depth && submitted < total) submit(batch), submitted += batch;
+            // Wait for the oldest batch to complete.
+            s.now = std::max(s.now, completions[batch - 1]);
+            completions.erase(completions.begin(), completions.begin() + static_cast<std::ptrdiff_t>(batch));
+        }
+    }
+};
+}  // namespace
+
+TEST_CASE("io_uring requests seen one by one: exact depth, submit and complete batches, latency",
+          "[classifier][uring]") {
+    model::ClassifierOptions options;
+    options.source_kind = "bpf";
+    Stream s(options);
+    UringRing ring(s, 77, s.file("/data/uring"));
+    ring.announce(32, 0);
+    ring.run(32, 8, 8000);
+    auto m = s.finish();
+    const auto& g = only_group(m);
+    CHECK(opt(g, "ioengine") == "io_uring");
+    CHECK(opt(g, "rw") == "randread");
+    CHECK(opt(g, "bs") == "4k");
+    CHECK(opt(g, "direct") == 1);
+    CHECK(opt(g, "iodepth") == 32);
+    CHECK(opt(g, "iodepth_batch_submit") == 8);
+    CHECK_FALSE(g.fio.contains("sqthread_poll"));
+    CHECK_FALSE(g.fio.contains("thinktime"));
+    CHECK_FALSE(g.fio.contains("rate_iops"));
+    // Filling up: 8, 16, 24 in flight once; then every batch brings it back to 32.
+    CHECK(g.evidence.inflight.at(8) == 8);
+    CHECK(g.evidence.inflight.at(16) == 8);
+    CHECK(g.evidence.inflight.at(24) == 8);
+    CHECK(g.evidence.inflight.at(32) == 8000 - 24);
+    CHECK(g.evidence.submit_batch == model::ValueCounts{{8, 1000}});
+    CHECK(g.evidence.complete_batch == model::ValueCounts{{8, 1000}});
+    CHECK(g.evidence.reads.ops == 8000);
+    CHECK(g.evidence.reads.latency_us.count == 8000);
+    CHECK(g.evidence.reads.latency_us.p50 == Approx(100.0).epsilon(0.07));
+    CHECK(g.unknown.empty());
+    CHECK(g.evidence.iops > 0);
+    CHECK(g.evidence.syscalls.count("") == 0);  // the ring announcement is no syscall
+}
+
+TEST_CASE("io_uring requests: SQPOLL rings, io_uring_enter returns and requests out of order",
+          "[classifier][uring]") {
+    model::ClassifierOptions options;
+    options.source_kind = "bpf";
+    Stream s(options);
+    UringRing ring(s, 78, s.file("/data/sqpoll"));
+    ring.announce(16, kUringSetupSqpoll);
+    // The syscall tracer's view of the same thread: a few enters that only wake the SQ thread.
+    for (int i = 0; i < 5; ++i) {
+        IoEvent enter = s.base(78, Syscall::io_uring_enter, EventKind::uring_enter);
+        enter.count = 1;
+        enter.flags = kUringEnterSqWakeup;
+        enter.ret = 1;
+        s.classifier.on_event(enter);
+    }
+    ring.run(16, 4, 4000);
+    // Behind the order (its batch was closed long ago): counted as an op, not as a depth sample.
+    s.classifier.on_async(ring.request(s.now - 10'000 * kUs, s.now - 9'000 * kUs));
+    // Still in flight when the trace ended.
+    s.classifier.on_async(ring.request(s.now, 0));
+    auto m = s.finish();
+    const auto& g = only_group(m);
+    CHECK(opt(g, "ioengine") == "io_uring");
+    CHECK(opt(g, "sqthread_poll") == 1);
+    CHECK(opt(g, "iodepth") == 16);
+    CHECK(opt(g, "iodepth_batch_submit") == 4);  // from the requests, not the wake-up calls
+    CHECK(g.evidence.submit_batch.at(1) == 1);  // the lone last request, not the 5 wake-up calls
+    CHECK(g.evidence.reads.ops == 4002);
+    CHECK(total_of(g.evidence.inflight) == 4001);
+    CHECK(g.evidence.inflight.at(13) == 1);  // 12 in flight at the end, and the last one
+    CHECK(g.evidence.reads.latency_us.count == 4001);
+}
+
 TEST_CASE("a sequential log writer and random readers are two job groups", "[classifier]") {
     Stream s;
     uint32_t log = s.file("/db/wal"), table = s.file("/db/table");
