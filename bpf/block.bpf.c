@@ -97,8 +97,10 @@ static __always_inline void info_of_rq(struct request *rq, struct rq_info *i)
 }
 
 // rwbs: [F]{R|W|D|F|N}[F][A][S][M]: a leading F before R/W/D/N is a preflush, not the operation.
-static __always_inline void info_of_rwbs(const char *rwbs, struct rq_info *i)
+static __always_inline void info_of_rwbs(const char *record_rwbs, struct rq_info *i)
 {
+    char rwbs[2] = {};
+    bpf_probe_read_kernel(rwbs, sizeof(rwbs), record_rwbs);  // ctx bytes only at constant offsets
     char c = rwbs[0];
     if (c == 'F' && (rwbs[1] == 'R' || rwbs[1] == 'W' || rwbs[1] == 'D' || rwbs[1] == 'N'))
         c = rwbs[1];

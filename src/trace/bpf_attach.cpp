@@ -1,0 +1,131 @@
+#include "trace/bpf_attach.hpp"
+
+#include <cerrno>
+#include <cstring>
+
+#if IODIAG_HAVE_BPF
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#endif
+
+namespace iodiag::trace {
+
+std::string_view variant_name(BpfVariant variant) {
+    switch (variant) {
+    case BpfVariant::tp_btf: return "tp_btf";
+    case BpfVariant::raw_tp: return "raw_tp";
+    case BpfVariant::tracepoint: return "tracepoint";
+    }
+    return "?";
+}
+
+Result<BpfVariant> pick_variant(const BpfFeatures& features, std::string_view tracer) {
+    if (features.tp_btf) return BpfVariant::tp_btf;
+    if (features.raw_tp) return BpfVariant::raw_tp;
+    if (features.tracepoint) return BpfVariant::tracepoint;
+    return fail(ErrorKind::unsupported,
+                std::string(tracer) + ": no attach kind works on this kernel (" + features.summary() + ")",
+                "run with -vv to see libbpf's messages, or use --source strace");
+}
+
+Error load_error(std::string_view tracer, int err) {
+    return Error{ErrorKind::unsupported,
+                 std::string(tracer) + ": the BPF programs did not load: " + std::strerror(err < 0 ? -err : err),
+                 "run with -vv to see the verifier's and libbpf's messages"};
+}
+
+#if IODIAG_HAVE_BPF
+
+namespace {
+
+std::string_view section_prefix(BpfVariant variant) {
+    switch (variant) {
+    case BpfVariant::tp_btf: return "tp_btf/";
+    case BpfVariant::raw_tp: return "raw_tp/";
+    case BpfVariant::tracepoint: return "tracepoint/";
+    }
+    return {};
+}
+
+}  // namespace
+
+void select_variant(bpf_object* object, BpfVariant variant) {
+    bpf_program* program = nullptr;
+    bpf_object__for_each_program(program, object) {
+        std::string_view section = bpf_program__section_name(program);
+        bpf_program__set_autoload(program, section.starts_with(section_prefix(variant)));
+    }
+}
+
+Status share_targets(bpf_map* targets, const BpfTarget& target) {
+    if (target.targets_map_fd < 0) return {};
+    if (int err = bpf_map__reuse_fd(targets, target.targets_map_fd))
+        return fail(ErrorKind::internal, std::string("cannot share the targets map: ") + std::strerror(-err));
+    return {};
+}
+
+Status fill_own_targets(bpf_map* targets, const BpfTarget& target) {
+    if (target.targets_map_fd >= 0) return {};
+    uint32_t tgid = target.tgid;
+    // The value's size is the map's: one byte here, but read it rather than assume.
+    std::vector<uint8_t> one(bpf_map__value_size(targets), 0);
+    one[0] = 1;
+    if (bpf_map__update_elem(targets, &tgid, sizeof tgid, one.data(), one.size(), BPF_ANY))
+        return fail(ErrorKind::internal, std::string("cannot add the target to the BPF map: ") + std::strerror(errno));
+    return {};
+}
+
+Status BpfLinks::attach(bpf_object* object, std::string_view tracer) {
+    bpf_program* program = nullptr;
+    bpf_object__for_each_program(program, object) {
+        if (!bpf_program__autoload(program)) continue;
+        bpf_link* link = bpf_program__attach(program);
+        if (!link) {
+            int err = errno;
+            destroy();
+            return fail(ErrorKind::unsupported,
+                        std::string(tracer) + ": cannot attach " + bpf_program__section_name(program) + ": " +
+                            std::strerror(err),
+                        "the kernel may lack this tracepoint; run with -vv for libbpf's messages");
+        }
+        links_.push_back(link);
+    }
+    return {};
+}
+
+void BpfLinks::destroy() {
+    for (bpf_link* link : links_) bpf_link__destroy(link);
+    links_.clear();
+}
+
+Status sum_percpu_u64(const bpf_map* map, uint64_t* out, size_t words) {
+    const int cpus = libbpf_num_possible_cpus();
+    if (cpus <= 0) return fail(ErrorKind::internal, "cannot count the possible CPUs");
+    const size_t stride = (bpf_map__value_size(map) + 7) / 8;  // u64 words per CPU slot
+    if (stride < words) return fail(ErrorKind::internal, "per-CPU counter map is smaller than expected");
+    std::vector<uint64_t> values(stride * static_cast<size_t>(cpus));
+    uint32_t zero = 0;
+    if (bpf_map__lookup_elem(map, &zero, sizeof zero, values.data(), values.size() * 8, 0))
+        return fail(ErrorKind::internal, std::string("cannot read BPF counters: ") + std::strerror(errno));
+    for (size_t w = 0; w < words; ++w) out[w] = 0;
+    for (int cpu = 0; cpu < cpus; ++cpu)
+        for (size_t w = 0; w < words; ++w) out[w] += values[static_cast<size_t>(cpu) * stride + w];
+    return {};
+}
+
+#else
+
+void select_variant(bpf_object*, BpfVariant) {}
+Status share_targets(bpf_map*, const BpfTarget&) { return {}; }
+Status fill_own_targets(bpf_map*, const BpfTarget&) { return {}; }
+Status BpfLinks::attach(bpf_object*, std::string_view tracer) {
+    return fail(ErrorKind::unsupported, std::string(tracer) + ": built without BPF support");
+}
+void BpfLinks::destroy() {}
+Status sum_percpu_u64(const bpf_map*, uint64_t*, size_t) {
+    return fail(ErrorKind::unsupported, "built without BPF support");
+}
+
+#endif
+
+}  // namespace iodiag::trace

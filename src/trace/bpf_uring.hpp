@@ -1,0 +1,85 @@
+// io_uring requests of the target, from the io_uring tracepoints (bpf/uring.bpf.c): opcode, file,
+// offset, length, submit and completion time of every read/write/fsync SQE, also on SQPOLL rings
+// where the process never calls io_uring_enter.
+//
+// What the sink gets, per ring and in submit order:
+//   - once per (thread, ring) before its first request: IoEvent uring_setup with call unknown,
+//     count = SQ entries, flags = IORING_SETUP_*, ctx = the ring's id (so the classifier knows the
+//     ring, its size and SQPOLL);
+//   - one AsyncRequest per request, ctx = the ring's id, opcode = IORING_OP_*. Requests of one
+//     submit batch (one io_uring_enter, or one pass of the SQPOLL thread) share submit_ns; those
+//     whose CQEs were committed together share complete_ns. From that the classifier gets exact
+//     in-flight depth and submit/complete batch sizes. complete_ns is 0 for a request still in
+//     flight when the trace ended.
+// Requests on registered files (IOSQE_FIXED_FILE) are resolved through the file's inode against
+// the process's open fds; when no fd names it, the file is "fixed file N".
+//
+// poll() after detach() delivers what is left (held requests, requests still in flight).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <vector>
+
+#include "trace/bpf_tracer.hpp"
+
+namespace iodiag::trace {
+
+// Restores one ring's submit order. Requests arrive in completion order, each with the sequence
+// number the kernel gave it at submit; a request waits until every earlier one has arrived. A gap
+// that does not fill (a record lost to a full ring buffer, a request that never completes) is
+// given up after `max_wait_ns` or when `max_held` requests wait behind it; a request arriving
+// after its place was given up passes straight through (counted as late).
+class SubmitOrder {
+public:
+    struct Limits {
+        uint64_t max_wait_ns = 1'000'000'000;
+        size_t max_held = 65536;
+    };
+    SubmitOrder() = default;
+    explicit SubmitOrder(Limits limits) : limits_(limits) {}
+
+    void add(uint64_t seq, const AsyncRequest& request, uint64_t now_ns, std::vector<AsyncRequest>& out);
+    void expire(uint64_t now_ns, std::vector<AsyncRequest>& out);  // give up gaps that waited too long
+    void flush(std::vector<AsyncRequest>& out);                   // release everything, in order
+    size_t held() const { return held_.size(); }
+    uint64_t skipped() const { return skipped_; }  // sequence numbers given up on
+    uint64_t late() const { return late_; }
+
+private:
+    struct Held {
+        AsyncRequest request;
+        uint64_t arrived_ns = 0;
+    };
+    void release_ready(std::vector<AsyncRequest>& out);
+    void skip_gap(std::vector<AsyncRequest>& out);
+
+    Limits limits_;
+    uint64_t next_ = 1;
+    std::map<uint64_t, Held> held_;
+    uint64_t skipped_ = 0, late_ = 0;
+};
+
+class BpfUringTracer final : public BpfTracer {
+public:
+    BpfUringTracer();
+    ~BpfUringTracer() override;
+    BpfUringTracer(const BpfUringTracer&) = delete;
+    BpfUringTracer& operator=(const BpfUringTracer&) = delete;
+
+    std::string_view name() const override { return "io_uring"; }
+    Status load(const BpfTarget& target, const BpfFeatures& features) override;
+    Status attach() override;
+    uint64_t poll(EventSink& sink, FileTable& files) override;
+    void collect_totals(model::ordered_json& totals) const override;
+    uint64_t dropped() const override;
+    void detach() override;
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace iodiag::trace

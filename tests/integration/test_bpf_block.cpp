@@ -1,0 +1,174 @@
+// Ground truth for the block tracer: direct-IO fio jobs on an ext4 file system on a loop device
+// made for the test, traced in-process by BpfBlockTracer into analysis::BlockStats; the device's
+// evidence must show the job's requests, sizes, depth and latencies.
+#include <catch2/catch.hpp>
+
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <random>
+
+#include "analysis/block_stats.hpp"
+#include "bpf_harness.hpp"
+#include "common/subprocess.hpp"
+#include "fio_harness.hpp"
+#include "trace/bpf_block.hpp"
+#include "trace/kernel_ids.hpp"
+
+using namespace iodiag;
+using namespace iodiag::testing;
+namespace fs = std::filesystem;
+
+namespace {
+
+// A loop device over a sparse file under /var/tmp with ext4 on it, mounted; everything is undone
+// (unmount, detach, remove) when the object goes, also when a REQUIRE fails.
+class LoopMount {
+public:
+    explicit LoopMount(const std::string& scheduler) {
+        std::random_device rd;
+        base_ = fs::path("/var/tmp") / ("iodiag-loop-" + std::to_string(::getpid()) + "-" + std::to_string(rd()));
+        fs::create_directories(base_ / "mnt");
+        image_ = base_ / "disk.img";
+        { std::ofstream(image_.string()).close(); }
+        fs::resize_file(image_, 256ull << 20);
+        auto attach = run_capture({"losetup", "--find", "--show", image_.string()});
+        REQUIRE(attach);
+        INFO(attach->err);
+        REQUIRE(attach->exit_code == 0);
+        device_ = attach->out.substr(0, attach->out.find('\n'));
+        auto mkfs = run_capture({"mkfs.ext4", "-q", "-F", device_});
+        REQUIRE(mkfs);
+        INFO(mkfs->err);
+        REQUIRE(mkfs->exit_code == 0);
+        REQUIRE(::mount(device_.c_str(), mount_point().c_str(), "ext4", 0, nullptr) == 0);
+        mounted_ = true;
+        // The scheduler decides whether requests are inserted into a queue before issue.
+        std::ofstream(fs::path("/sys/block") / name() / "queue/scheduler") << scheduler;
+    }
+    ~LoopMount() {
+        if (mounted_) ::umount2(mount_point().c_str(), MNT_DETACH);
+        if (!device_.empty()) (void)run_capture({"losetup", "--detach", device_});
+        std::error_code ignored;
+        fs::remove_all(base_, ignored);
+    }
+    LoopMount(const LoopMount&) = delete;
+    LoopMount& operator=(const LoopMount&) = delete;
+
+    std::string mount_point() const { return (base_ / "mnt").string(); }
+    std::string name() const { return fs::path(device_).filename().string(); }  // "loop3"
+    uint32_t dev() const {
+        struct stat st {};
+        REQUIRE(::stat(device_.c_str(), &st) == 0);
+        return trace::kernel_dev(st.st_rdev);
+    }
+
+private:
+    fs::path base_, image_;
+    std::string device_;
+    bool mounted_ = false;
+};
+
+std::string block_unavailable() {
+    if (::geteuid() != 0) return "not root (loop devices and mounts need it)";
+    if (auto missing = missing_tools({"fio", "losetup", "mkfs.ext4"}); !missing.empty()) return "not installed: " + missing;
+    if (auto why = bpf_unavailable(); !why.empty()) return "BPF: " + why;
+    trace::BpfBlockTracer probe;
+    if (auto why = attach_problem(probe); !why.empty()) return "block tracepoints: " + why;
+    return {};
+}
+
+#define SKIP_UNLESS_BLOCK()                                  \
+    do {                                                     \
+        std::string why = block_unavailable();               \
+        if (!why.empty()) {                                  \
+            WARN("skipped: " << why);                        \
+            return;                                          \
+        }                                                    \
+    } while (0)
+
+struct BlockTrace {
+    model::DeviceEvidence device;
+    model::ordered_json totals;
+    std::vector<uint32_t> traced;
+};
+
+BlockTrace trace_fio(const LoopMount& loop, const std::string& job_body, int seconds,
+                     const trace::BpfFeatures* features = nullptr) {
+    const std::string job = write_fio_job(loop.mount_point(), job_body, seconds);
+    analysis::BlockStats stats;
+    trace::FileTable files;
+    trace::BpfBlockTracer tracer;
+    TracedRun run = run_traced({"fio", "--output=/dev/null", job}, {&tracer}, stats, files, features);
+    REQUIRE(run.exit_code == 0);
+    BlockTrace out;
+    tracer.collect_totals(out.totals);
+    out.traced = tracer.devices();
+    CHECK(tracer.dropped() == 0);
+    auto devices = stats.devices([](uint32_t dev) { return trace::block_device_name(dev); });
+    INFO("totals: " << out.totals.dump(2));
+    auto it = std::find_if(devices.begin(), devices.end(), [&](const auto& d) { return d.dev == loop.dev(); });
+    REQUIRE(it != devices.end());
+    out.device = *it;
+    return out;
+}
+
+uint64_t max_value(const model::ValueCounts& counts) {
+    return counts.empty() ? 0 : counts.rbegin()->first;
+}
+
+}  // namespace
+
+TEST_CASE("bpf block: direct 4k random reads at depth 8 on a loop device with mq-deadline", "[bpf][block][fio]") {
+    SKIP_UNLESS_BLOCK();
+    LoopMount loop("mq-deadline");
+    auto t = trace_fio(loop, "[r]\nrw=randread\nbs=4k\nioengine=libaio\niodepth=8\ndirect=1\nsize=64m\n", 2);
+    const auto& d = t.device;
+    INFO("device: " << model::to_json([&] { model::WorkloadModel m; m.devices = {d}; return m; }()).dump(2));
+    // The tracer found the device itself, from the file fio opened on it.
+    CHECK(std::find(t.traced.begin(), t.traced.end(), loop.dev()) != t.traced.end());
+    CHECK(d.name == loop.name());
+    CHECK(d.requests > 1000);
+    CHECK(d.reads > 1000);
+    // Direct 4k reads stay 4k requests (a few metadata reads may differ).
+    CHECK(d.sizes.at(4096) * 100 >= d.reads * 95);
+    CHECK(d.pattern.consecutive * 10 < d.pattern.ops);
+    // fio issues its own requests: almost all are charged to it.
+    CHECK(d.attributed * 100 >= d.reads * 90);
+    CHECK(d.d2c_us.count > 1000);
+    CHECK(d.d2c_us.p50 > 0);
+    CHECK(d.q2d_us.count > 1000);  // mq-deadline: every request is inserted before issue
+    CHECK(max_value(d.in_device) >= 2);
+    CHECK(max_value(d.in_device) <= 8 + 4);  // fio's depth, plus the odd journal request
+    const auto& totals = t.totals["block"][loop.name()];
+    CHECK(totals["reads"].get<uint64_t>() >= d.reads);
+    CHECK(totals["attributed"].get<uint64_t>() == d.attributed);
+}
+
+TEST_CASE("bpf block: sequential 64k direct writes, no scheduler, raw_tp and tracepoint variants",
+          "[bpf][block][fio]") {
+    SKIP_UNLESS_BLOCK();
+    for (const std::string variant : {"tp_btf", "raw_tp", "tracepoint"}) {
+        INFO("variant " << variant);
+        trace::BpfFeatures only;
+        only.tp_btf = variant == "tp_btf";
+        only.raw_tp = variant == "raw_tp";
+        only.tracepoint = variant == "tracepoint";
+        if (only.tracepoint && !trace::ensure_tracefs()) {
+            WARN("skipped the tracepoint variant: tracefs cannot be mounted here");
+            continue;
+        }
+        LoopMount loop("none");
+        auto t = trace_fio(loop, "[w]\nrw=write\nbs=64k\nioengine=psync\ndirect=1\nsize=32m\n", 1, &only);
+        const auto& d = t.device;
+        CHECK(d.writes > 100);
+        CHECK(d.sizes.at(65536) * 100 >= d.writes * 90);
+        CHECK(d.pattern.consecutive * 100 >= d.pattern.ops * 80);
+        CHECK(d.d2c_us.count > 100);
+        CHECK(d.attributed > 100);
+    }
+}
