@@ -21,8 +21,10 @@
 
 #include "common/subprocess.hpp"
 #include "trace/bpf_features.hpp"
+#include "trace/bpf_block.hpp"
 #include "trace/bpf_syscalls.hpp"
 #include "trace/bpf_tracer.hpp"
+#include "trace/bpf_uring.hpp"
 #include "trace/proc_fd.hpp"
 
 #if IODIAG_HAVE_BPF
@@ -54,6 +56,8 @@ struct TracerSlot {
 std::vector<TracerSlot> make_tracers() {
     std::vector<TracerSlot> tracers;
     tracers.push_back({std::make_unique<BpfSyscalls>(), true});
+    tracers.push_back({std::make_unique<BpfUringTracer>(), false});
+    tracers.push_back({std::make_unique<BpfBlockTracer>(), false});
     return tracers;
 }
 
