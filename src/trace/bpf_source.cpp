@@ -4,6 +4,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -11,9 +12,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
-#include <fstream>
 #include <optional>
-#include <sstream>
 #include <string_view>
 
 #include <fmt/format.h>
@@ -215,18 +214,12 @@ private:
 };
 
 // Inside a pid namespace other than the first, BPF programs see host pids while /proc and the
-// user speak the namespace's: the tgid filter would match nothing.
+// user speak the namespace's: the tgid filter would match nothing. The first pid namespace has
+// a fixed inode number (PROC_PID_INIT_INO), whatever /proc is mounted from.
 bool in_child_pid_namespace() {
-    std::ifstream status("/proc/self/status");
-    std::string line;
-    while (std::getline(status, line)) {
-        if (!line.starts_with("NSpid:")) continue;
-        std::istringstream pids(line.substr(6));
-        int levels = 0;
-        for (std::string pid; pids >> pid;) ++levels;
-        return levels > 1;  // our pid in each namespace, from the first down
-    }
-    return false;
+    constexpr ino_t kInitPidNamespaceIno = 0xEFFFFFFC;
+    struct stat st {};
+    return ::stat("/proc/self/ns/pid", &st) == 0 && st.st_ino != kInitPidNamespaceIno;
 }
 
 // Every descendant of pid now living, so --children covers processes started before the attach.

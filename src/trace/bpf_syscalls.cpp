@@ -2,7 +2,6 @@
 
 #include <sys/stat.h>
 #include <sys/syscall.h>
-#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -16,6 +15,8 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "trace/bpf_attach.hpp"
+#include "trace/kernel_ids.hpp"
 #include "trace/proc_fd.hpp"
 #include "trace/raw_syscall.hpp"
 
@@ -129,10 +130,6 @@ constexpr uint32_t kKernelCreate = 0100, kKernelTrunc = 01000;  // O_CREAT, O_TR
 // Requests whose completion never shows (lost record) are handed over after this many newer ones.
 constexpr size_t kMaxPendingAio = size_t(1) << 16;
 
-uint32_t kernel_dev(dev_t dev) {
-    return (static_cast<uint32_t>(major(dev)) << 20) | static_cast<uint32_t>(minor(dev));
-}
-
 struct InodeKey {
     uint32_t dev = 0;
     uint64_t ino = 0;
@@ -205,13 +202,19 @@ bool is_read(Syscall call) {
     }
 }
 
-// Sums a per-CPU array value over CPUs (values are 8-byte aligned per CPU).
-template <class T>
-std::vector<T> per_cpu(int map_fd, uint32_t key) {
-    int cpus = libbpf_num_possible_cpus();
-    std::vector<T> values(cpus > 0 ? static_cast<size_t>(cpus) : 0);
-    if (values.empty() || bpf_map_lookup_elem(map_fd, &key, values.data()) != 0) values.clear();
-    return values;
+// One key of a per-CPU array, summed over CPUs (the struct is all u64 counters, 8-byte aligned).
+iodiag_sc_totals summed_totals(int map_fd, uint32_t key) {
+    iodiag_sc_totals sum{};
+    const int cpus = libbpf_num_possible_cpus();
+    std::vector<iodiag_sc_totals> values(cpus > 0 ? static_cast<size_t>(cpus) : 0);
+    if (values.empty() || bpf_map_lookup_elem(map_fd, &key, values.data()) != 0) return sum;
+    constexpr size_t kWords = sizeof(iodiag_sc_totals) / sizeof(__u64);
+    auto* out = reinterpret_cast<__u64*>(&sum);
+    for (const auto& cpu : values) {
+        const auto* in = reinterpret_cast<const __u64*>(&cpu);
+        for (size_t i = 0; i < kWords; ++i) out[i] += in[i];
+    }
+    return sum;
 }
 
 }  // namespace
@@ -220,7 +223,7 @@ struct BpfSyscalls::Impl {
     size_t ring_bytes;
     iodiag_syscalls* skel = nullptr;
     ring_buffer* ring = nullptr;
-    std::vector<bpf_link*> links;
+    BpfLinks links;
     bool detached = false;
     int32_t tgid = 0;
 
@@ -244,29 +247,22 @@ struct BpfSyscalls::Impl {
     explicit Impl(size_t bytes) : ring_bytes(bytes) {}
 
     ~Impl() {
-        unlink_all();
+        links.destroy();
         if (ring) ring_buffer__free(ring);
         if (skel) iodiag_syscalls__destroy(skel);
     }
 
-    void unlink_all() {
-        for (bpf_link* link : links) bpf_link__destroy(link);
-        links.clear();
+    uint64_t counter(int which) const {
+        uint64_t values[IODIAG_CNT_MAX] = {};
+        if (!skel || !sum_percpu_u64(skel->maps.counters, values, IODIAG_CNT_MAX)) return 0;
+        return values[which];
     }
 
     // ---- files ----
 
     // Names for the fds a process holds now, so files opened before the trace keep their path.
     void preload(int32_t pid) {
-        ProcFs proc;
-        auto fds = proc.fds(pid);
-        if (!fds) return;
-        for (const ProcFd& fd : *fds) {
-            struct stat st {};
-            std::string link = fmt::format("/proc/{}/fd/{}", pid, fd.fd);
-            if (::stat(link.c_str(), &st) != 0) continue;
-            preloaded[{kernel_dev(st.st_dev), st.st_ino}] = fd.target;
-        }
+        for (const OpenFileId& fd : open_file_ids(pid)) preloaded[{fd.dev, fd.ino}] = fd.path;
     }
 
     FileRef intern(const InodeKey& key, std::string_view path, uint16_t mode) {
@@ -587,7 +583,9 @@ BpfSyscalls::~BpfSyscalls() = default;
 Status BpfSyscalls::load(const BpfTarget& target, const BpfFeatures& features) {
     Impl& m = *impl_;
     if (m.skel) return fail(ErrorKind::internal, "the syscall tracer is already loaded");
-    if (!features.tp_btf && !features.raw_tp)
+    auto variant = pick_variant(features, name());
+    if (!variant) return tl::unexpected(variant.error());
+    if (*variant == BpfVariant::tracepoint)  // raw_tp has been there since 4.17: no such kernel here
         return fail(ErrorKind::unsupported, "the syscall tracer needs tp_btf or raw_tp programs",
                     "use --source strace");
     route_libbpf_logs_to_spdlog();
@@ -597,45 +595,32 @@ Status BpfSyscalls::load(const BpfTarget& target, const BpfFeatures& features) {
         return fail(ErrorKind::internal,
                     std::string("cannot open the syscall tracer's BPF object: ") + std::strerror(errno));
     auto* ro = m.skel->rodata;
-    ro->target_tgid = target.children ? 0 : target.tgid;  // one process: no map lookup per call
+    ro->target_tgid = target.children ? 0 : target.tgid;  // one process: no map lookup at all
     ro->follow_children = target.children ? 1 : 0;
     for (const NrCall& n : kNumbers)
         if (n.nr >= 0 && n.nr < IODIAG_SC_NR_MAX) ro->call_of_nr[n.nr] = static_cast<uint8_t>(n.call);
 
     if (int err = bpf_map__set_max_entries(m.skel->maps.events, static_cast<uint32_t>(m.ring_bytes)))
         return fail(ErrorKind::internal, "cannot size the ring buffer: " + std::string(std::strerror(-err)));
-    if (target.targets_map_fd >= 0) {
-        if (int err = bpf_map__reuse_fd(m.skel->maps.targets, target.targets_map_fd))
-            return fail(ErrorKind::internal,
-                        "cannot share the targets map: " + std::string(std::strerror(-err)));
+    if (auto status = share_targets(m.skel->maps.targets, target); !status) return status;
+    select_variant(m.skel->obj, *variant);
+    if (!target.children) {  // nobody to add: the fork hook stays out
+        bpf_program__set_autoload(m.skel->progs.fork_btf, false);
+        bpf_program__set_autoload(m.skel->progs.fork_raw, false);
     }
-    const bool btf = features.tp_btf;
-    auto& p = m.skel->progs;
-    bpf_program__set_autoload(p.sys_enter_btf, btf);
-    bpf_program__set_autoload(p.sys_exit_btf, btf);
-    bpf_program__set_autoload(p.exit_btf, btf);
-    bpf_program__set_autoload(p.fork_btf, btf && target.children);
-    bpf_program__set_autoload(p.sys_enter_raw, !btf);
-    bpf_program__set_autoload(p.sys_exit_raw, !btf);
-    bpf_program__set_autoload(p.exit_raw, !btf);
-    bpf_program__set_autoload(p.fork_raw, !btf && target.children);
-
     if (int err = iodiag_syscalls__load(m.skel)) {
-        const int code = -err;
-        if (code == EPERM || code == EACCES)
+        if (-err == EPERM || -err == EACCES)
             return fail(ErrorKind::permission,
-                        "the kernel refused to load the syscall tracer: " + std::string(std::strerror(code)),
+                        "the kernel refused to load the syscall tracer: " + std::string(std::strerror(-err)),
                         "run as root (or with CAP_BPF and CAP_PERFMON), or use --source strace");
-        return fail(ErrorKind::unsupported,
-                    "the syscall tracer's BPF programs do not load on this kernel: " +
-                        std::string(std::strerror(code)),
-                    "run with -vv to see the verifier's messages, or use --source strace");
+        return tl::unexpected(load_error(name(), err));
     }
+    if (auto status = fill_own_targets(m.skel->maps.targets, target); !status) return status;
     m.ring = ring_buffer__new(bpf_map__fd(m.skel->maps.events), &Impl::on_record, &m, nullptr);
     if (!m.ring)
         return fail(ErrorKind::internal,
                     std::string("cannot map the ring buffer: ") + std::strerror(errno));
-    spdlog::debug("bpf syscalls: loaded ({}, ring {} MiB, {})", btf ? "tp_btf" : "raw_tp",
+    spdlog::debug("bpf syscalls: loaded ({}, ring {} MiB, {})", variant_name(*variant),
                   m.ring_bytes >> 20, target.children ? "with children" : "one process");
     return {};
 }
@@ -643,19 +628,7 @@ Status BpfSyscalls::load(const BpfTarget& target, const BpfFeatures& features) {
 Status BpfSyscalls::attach() {
     Impl& m = *impl_;
     if (!m.skel) return fail(ErrorKind::internal, "the syscall tracer is not loaded");
-    bpf_program* prog = nullptr;
-    bpf_object__for_each_program(prog, m.skel->obj) {
-        if (!bpf_program__autoload(prog)) continue;
-        bpf_link* link = bpf_program__attach(prog);
-        if (!link) {
-            const int code = errno;
-            m.unlink_all();
-            return fail(ErrorKind::unsupported,
-                        fmt::format("cannot attach {}: {}", bpf_program__name(prog), std::strerror(code)),
-                        "run with -vv to see libbpf's messages, or use --source strace");
-        }
-        m.links.push_back(link);
-    }
+    if (auto status = m.links.attach(m.skel->obj, name()); !status) return status;
     if (m.tgid > 0) m.preload(m.tgid);
     return {};
 }
@@ -676,26 +649,18 @@ uint64_t BpfSyscalls::poll(EventSink& sink, FileTable& files) {
 void BpfSyscalls::collect_totals(model::ordered_json& totals) const {
     const Impl& m = *impl_;
     if (!m.skel) return;
+    // Histogram keys are each bucket's lower bound: "4096" counts [4096, 8192).
+    auto histogram = [](const __u64* buckets, int n) {
+        model::ordered_json h = model::ordered_json::object();
+        for (int b = 0; b < n; ++b)
+            if (buckets[b]) h[std::to_string(b == 0 ? 0 : uint64_t(1) << (b - 1))] = buckets[b];
+        return h;
+    };
     model::ordered_json calls = model::ordered_json::object();
     const int totals_fd = bpf_map__fd(m.skel->maps.totals);
     for (int c = 1; c < IODIAG_SC_CALLS; ++c) {
-        iodiag_sc_totals sum{};
-        for (const auto& cpu : per_cpu<iodiag_sc_totals>(totals_fd, static_cast<uint32_t>(c))) {
-            sum.calls += cpu.calls;
-            sum.errors += cpu.errors;
-            sum.bytes += cpu.bytes;
-            sum.latency_ns += cpu.latency_ns;
-            for (int b = 0; b < IODIAG_SC_SIZE_BUCKETS; ++b) sum.size_log2[b] += cpu.size_log2[b];
-            for (int b = 0; b < IODIAG_SC_LATENCY_BUCKETS; ++b) sum.latency_log2[b] += cpu.latency_log2[b];
-        }
+        const iodiag_sc_totals sum = summed_totals(totals_fd, static_cast<uint32_t>(c));
         if (sum.calls == 0) continue;
-        // Histogram keys are each bucket's lower bound: "4096" counts [4096, 8192).
-        auto histogram = [](const __u64* buckets, int n) {
-            model::ordered_json h = model::ordered_json::object();
-            for (int b = 0; b < n; ++b)
-                if (buckets[b]) h[std::to_string(b == 0 ? 0 : uint64_t(1) << (b - 1))] = buckets[b];
-            return h;
-        };
         model::ordered_json entry = {{"calls", sum.calls},
                                      {"errors", sum.errors},
                                      {"latency_ns_total", sum.latency_ns},
@@ -706,32 +671,26 @@ void BpfSyscalls::collect_totals(model::ordered_json& totals) const {
         }
         calls[std::string(syscall_name(static_cast<Syscall>(c)))] = std::move(entry);
     }
-    iodiag_sc_counters counters{};
-    for (const auto& cpu : per_cpu<iodiag_sc_counters>(bpf_map__fd(m.skel->maps.counters), 0))
-        for (int i = 0; i < IODIAG_CNT_MAX; ++i) counters.value[i] += cpu.value[i];
+    uint64_t counters[IODIAG_CNT_MAX] = {};
+    (void)sum_percpu_u64(m.skel->maps.counters, counters, IODIAG_CNT_MAX);
     totals[std::string(name())] = {
         {"calls", std::move(calls)},
-        {"records", counters.value[IODIAG_CNT_RECORDS]},
-        {"dropped", counters.value[IODIAG_CNT_DROPPED]},
-        {"aio_iocbs", counters.value[IODIAG_CNT_IOCBS]},
-        {"aio_iocbs_unread", counters.value[IODIAG_CNT_IOCBS_UNREAD]},
-        {"aio_completions", counters.value[IODIAG_CNT_COMPLETIONS]},
-        {"processes_started", counters.value[IODIAG_CNT_FORKS]},
-        {"processes_exited", counters.value[IODIAG_CNT_EXITS]},
+        {"records", counters[IODIAG_CNT_RECORDS]},
+        {"dropped", counters[IODIAG_CNT_DROPPED]},
+        {"aio_iocbs", counters[IODIAG_CNT_IOCBS]},
+        {"aio_iocbs_unread", counters[IODIAG_CNT_IOCBS_UNREAD]},
+        {"aio_completions", counters[IODIAG_CNT_COMPLETIONS]},
+        {"processes_started", counters[IODIAG_CNT_FORKS]},
+        {"processes_exited", counters[IODIAG_CNT_EXITS]},
     };
 }
 
 uint64_t BpfSyscalls::dropped() const {
-    const Impl& m = *impl_;
-    if (!m.skel) return 0;
-    uint64_t dropped = 0;
-    for (const auto& cpu : per_cpu<iodiag_sc_counters>(bpf_map__fd(m.skel->maps.counters), 0))
-        dropped += cpu.value[IODIAG_CNT_DROPPED];
-    return dropped;
+    return impl_->counter(IODIAG_CNT_DROPPED);
 }
 
 void BpfSyscalls::detach() {
-    impl_->unlink_all();
+    impl_->links.destroy();
     impl_->detached = true;
 }
 

@@ -1,0 +1,383 @@
+// The bpf source end to end: nothing of iodiag's stays loaded or attached however a trace ends
+// (duration, SIGINT, SIGTERM, the target exiting, the source object going away), attaching to a
+// running process with and without its children, and `auto` falling back to strace, saying why,
+// where BPF is not allowed.
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+
+#include <chrono>
+#include <fstream>
+#include <functional>
+#include <set>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "common/subprocess.hpp"
+#include "fio_harness.hpp"
+#include "model/classifier.hpp"
+#include "trace/bpf_source.hpp"
+
+using namespace iodiag;
+using namespace iodiag::testing;
+namespace fs = std::filesystem;
+using std::chrono::milliseconds;
+
+namespace {
+
+// Why the bpf source cannot trace here ("" when it can), in iodiag's own words.
+std::string bpf_unusable() {
+    static const std::string why = [] {
+        ScratchDir dir;
+        auto run = run_iodiag({"model", "--source", "bpf", "-o", (dir.path() / "m.json").string(), "--", "true"});
+        if (run.exit_code == 7) return std::string();  // traced; `true` does no file IO
+        return "iodiag model --source bpf exits " + std::to_string(run.exit_code) + ": " + run.err;
+    }();
+    return why;
+}
+
+#define SKIP_UNLESS_BPF(...)                                             \
+    do {                                                                 \
+        std::string missing = missing_tools({__VA_ARGS__});              \
+        if (!missing.empty()) {                                          \
+            WARN("skipped: not installed: " << missing);                 \
+            return;                                                      \
+        }                                                                \
+        if (std::string why = bpf_unusable(); !why.empty()) {            \
+            WARN("skipped: the bpf source does not work here: " << why); \
+            return;                                                      \
+        }                                                                \
+    } while (0)
+
+// BPF objects a process holds, by kernel id, read from its fds' fdinfo.
+struct BpfIds {
+    std::set<uint32_t> progs, links;
+    bool empty() const { return progs.empty() && links.empty(); }
+};
+
+BpfIds held_by(pid_t pid) {
+    BpfIds ids;
+    const std::string dir = "/proc/" + std::to_string(pid) + "/fdinfo";
+    std::error_code ec;
+    for (const auto& entry : fs::directory_iterator(dir, ec)) {
+        std::ifstream info(entry.path());
+        uint32_t prog = 0, link = 0;
+        for (std::string line; std::getline(info, line);) {
+            std::sscanf(line.c_str(), "prog_id: %u", &prog);
+            std::sscanf(line.c_str(), "link_id: %u", &link);
+        }
+        // A link's fdinfo names its program too: there the link is what the fd holds.
+        if (link) ids.links.insert(link);
+        else if (prog) ids.progs.insert(prog);
+    }
+    return ids;
+}
+
+// Which of `ids` the kernel still has (bpftool), retried briefly: freeing is deferred (RCU).
+BpfIds still_loaded(const BpfIds& ids) {
+    BpfIds left;
+    for (int attempt = 0; attempt < 20; ++attempt) {
+        left = {};
+        for (const char* kind : {"prog", "link"}) {
+            auto out = run_capture({"bpftool", "-j", kind, "show"});
+            REQUIRE(out);
+            REQUIRE(out->exit_code == 0);
+            for (const auto& item : nlohmann::json::parse(out->out)) {
+                const auto id = item.at("id").get<uint32_t>();
+                auto& mine = std::string(kind) == "prog" ? ids.progs : ids.links;
+                auto& found = std::string(kind) == "prog" ? left.progs : left.links;
+                if (mine.count(id)) found.insert(id);
+            }
+        }
+        if (left.empty()) break;
+        std::this_thread::sleep_for(milliseconds(100));
+    }
+    return left;
+}
+
+// Waits until iodiag (pid) has attached, and returns what it holds.
+BpfIds wait_attached(pid_t pid) {
+    for (int i = 0; i < 100; ++i) {
+        BpfIds ids = held_by(pid);
+        if (!ids.links.empty()) return ids;
+        std::this_thread::sleep_for(milliseconds(50));
+    }
+    FAIL("iodiag did not attach within 5 s");
+    return {};
+}
+
+struct Finished {
+    int code = -1;
+    std::string out, err;
+    nlohmann::json model;
+};
+
+// Runs iodiag with `args` (stdout/stderr to files), lets `end` end the trace, and checks that
+// what it had loaded is gone afterwards.
+Finished run_and_check_teardown(const ScratchDir& dir, const std::vector<std::string>& args,
+                                const std::function<void(pid_t)>& end) {
+    const std::string out = (dir.path() / "stdout").string(), err = (dir.path() / "stderr").string();
+    UniqueFd out_fd(::open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+    UniqueFd err_fd(::open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+    UniqueFd in_fd(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+    std::vector<std::string> argv{IODIAG_BINARY};
+    argv.insert(argv.end(), args.begin(), args.end());
+    auto pid = spawn({argv, in_fd.get(), out_fd.get(), err_fd.get()});
+    REQUIRE(pid);
+    const BpfIds ids = wait_attached(*pid);
+    CHECK(ids.progs.size() + ids.links.size() > 0);
+    end(*pid);
+    Finished f;
+    f.code = wait_for(*pid);
+    std::ifstream o(out), e(err);
+    f.out.assign(std::istreambuf_iterator<char>(o), {});
+    f.err.assign(std::istreambuf_iterator<char>(e), {});
+    INFO("iodiag exit " << f.code << "\nstdout:\n" << f.out << "\nstderr:\n" << f.err);
+    const BpfIds left = still_loaded(ids);
+    CHECK(left.progs.empty());
+    CHECK(left.links.empty());
+    const fs::path model = dir.path() / "model.json";
+    REQUIRE(fs::exists(model));
+    std::ifstream m(model);
+    f.model = nlohmann::json::parse(m);
+    return f;
+}
+
+std::string writer_loop(const ScratchDir& dir) {
+    return "while :; do dd if=/dev/zero of=" + (dir.path() / "f").string() +
+           " bs=4k count=32 conv=fdatasync 2>/dev/null; sleep 0.05; done";
+}
+
+class Collect final : public trace::EventSink {
+public:
+    void on_event(const trace::IoEvent& e) override { events += e.kind == trace::EventKind::data; }
+    uint64_t events = 0;
+};
+
+}  // namespace
+
+TEST_CASE("bpf: nothing stays loaded when the source object goes (in-process)", "[bpf][teardown]") {
+    SKIP_UNLESS_BPF("bpftool", "dd");
+    ScratchDir dir;
+    trace::BpfOptions options;
+    options.command = {"sh", "-c", "dd if=/dev/zero of=" + (dir.path() / "f").string() + " bs=4k count=64 2>/dev/null"};
+    BpfIds ids;
+    Collect sink;
+    trace::FileTable files;
+    {
+        auto source = trace::BpfSource::start(options);
+        REQUIRE(source);
+        ids = held_by(getpid());
+        CHECK_FALSE(ids.progs.empty());
+        CHECK_FALSE(ids.links.empty());
+        auto run = (*source)->run(sink, files);
+        REQUIRE(run);
+        CHECK(run->reason == trace::StopReason::target_exited);
+        CHECK(run->exit_status == 0);
+        // Detached as soon as the trace ends; the programs go with the object.
+        CHECK(still_loaded({{}, ids.links}).links.empty());
+    }
+    CHECK(sink.events >= 64);
+    CHECK(held_by(getpid()).empty());
+    const BpfIds left = still_loaded(ids);
+    CHECK(left.progs.empty());
+    CHECK(left.links.empty());
+}
+
+TEST_CASE("bpf: a failed start leaves nothing behind and the held command never runs", "[bpf][teardown]") {
+    SKIP_UNLESS_BPF("bpftool");
+    trace::BpfOptions options;
+    options.command = {"no-such-command-iodiag"};
+    auto source = trace::BpfSource::start(options);
+    REQUIRE_FALSE(source);
+    CHECK(source.error().kind == ErrorKind::not_found);
+    CHECK(held_by(getpid()).empty());
+}
+
+TEST_CASE("bpf: --duration end detaches everything and writes a complete model", "[bpf][teardown]") {
+    SKIP_UNLESS_BPF("bpftool", "dd");
+    ScratchDir dir;
+    auto target = spawn({{"sh", "-c", writer_loop(dir)}});
+    REQUIRE(target);
+    auto f = run_and_check_teardown(dir, {"model", "--source", "bpf", "--pid", std::to_string(*target), "--children",
+                                          "-d", "1500ms", "-o", (dir.path() / "model.json").string()},
+                                    [](pid_t) {});
+    kill(*target, SIGKILL);
+    wait_for(*target);
+    CHECK(f.code == 0);
+    CHECK(f.model.at("end_reason") == "duration");
+    CHECK(f.model.at("complete") == true);
+    CHECK(f.model.at("source").at("kind") == "bpf");
+}
+
+TEST_CASE("bpf: SIGINT ends the trace, detaches, and still writes the model", "[bpf][teardown]") {
+    SKIP_UNLESS_BPF("bpftool", "dd");
+    ScratchDir dir;
+    auto f = run_and_check_teardown(dir, {"model", "--source", "bpf", "-o", (dir.path() / "model.json").string(),
+                                          "--", "sh", "-c", writer_loop(dir)},
+                                    [](pid_t pid) {
+                                        std::this_thread::sleep_for(milliseconds(1200));
+                                        kill(pid, SIGINT);
+                                    });
+    CHECK(f.code == 0);
+    CHECK(f.model.at("end_reason") == "interrupted");
+    CHECK(f.model.at("complete") == false);
+    CHECK_FALSE(f.model.at("groups").empty());
+}
+
+TEST_CASE("bpf: SIGTERM ends the trace, detaches, and still writes the model", "[bpf][teardown]") {
+    SKIP_UNLESS_BPF("bpftool", "dd");
+    ScratchDir dir;
+    auto f = run_and_check_teardown(dir, {"model", "--source", "bpf", "-o", (dir.path() / "model.json").string(),
+                                          "--", "sh", "-c", writer_loop(dir)},
+                                    [](pid_t pid) {
+                                        std::this_thread::sleep_for(milliseconds(1200));
+                                        kill(pid, SIGTERM);
+                                    });
+    CHECK(f.code == 0);
+    CHECK(f.model.at("end_reason") == "interrupted");
+    CHECK_FALSE(f.model.at("groups").empty());
+}
+
+TEST_CASE("bpf: the target exiting ends the trace and detaches", "[bpf][teardown]") {
+    SKIP_UNLESS_BPF("bpftool", "dd");
+    ScratchDir dir;
+    const std::string work = "sleep 0.5; dd if=/dev/zero of=" + (dir.path() / "f").string() +
+                             " bs=8k count=200 oflag=direct 2>/dev/null";
+    auto f = run_and_check_teardown(dir, {"model", "--source", "bpf", "-o", (dir.path() / "model.json").string(),
+                                          "--", "sh", "-c", work},
+                                    [](pid_t) {});
+    CHECK(f.code == 0);
+    CHECK(f.model.at("end_reason") == "target exited");
+    CHECK(f.model.at("complete") == true);
+    bool found = false;
+    for (const auto& g : f.model.at("groups"))
+        if (g.at("fio").value("bs", "") == "8k" && g.at("fio").value("direct", 0) == 1) found = true;
+    CHECK(found);
+}
+
+TEST_CASE("bpf: --pid without --children traces one process (fio threads)", "[bpf][fio]") {
+    SKIP_UNLESS_BPF("fio");
+    ScratchDir dir;
+    const std::string job = (dir.path() / "job.fio").string();
+    std::ofstream(job) << "[global]\ndirectory=" << dir.path().string()
+                       << "\nruntime=5\ntime_based=1\nthread=1\n[r]\nrw=randread\nbs=4k\nioengine=psync\nsize=16m\n";
+    REQUIRE(run_capture({"fio", "--create_only=1", "--output=/dev/null", job})->exit_code == 0);
+    auto fio = spawn({{"fio", "--output=/dev/null", job}});
+    REQUIRE(fio);
+    std::this_thread::sleep_for(milliseconds(1000));
+    const std::string model = (dir.path() / "model.json").string();
+    auto run = run_iodiag({"model", "--source", "bpf", "--pid", std::to_string(*fio), "-d", "1500ms", "-o", model});
+    kill(*fio, SIGKILL);
+    wait_for(*fio);
+    INFO(run.out << run.err);
+    REQUIRE(run.exit_code == 0);
+    auto m = model::load_model(model);
+    REQUIRE(m);
+    const auto& g = group_with(*m, "rw", "randread");
+    CHECK(option(g, "bs") == "4k");
+    CHECK(option(g, "ioengine") == "psync");
+    CHECK(m->end_reason == "duration");
+    const bool variant_named = m->source.detail.find("tp_btf") != std::string::npos ||
+                               m->source.detail.find("raw_tp") != std::string::npos;
+    CHECK(variant_named);
+}
+
+TEST_CASE("bpf: --pid --children follows job processes forked before the attach", "[bpf][fio]") {
+    SKIP_UNLESS_BPF("fio");
+    ScratchDir dir;
+    const std::string job = (dir.path() / "job.fio").string();
+    std::ofstream(job) << "[global]\ndirectory=" << dir.path().string()
+                       << "\nruntime=5\ntime_based=1\n[w]\nrw=randwrite\nbs=8k\nioengine=psync\nnumjobs=2\nsize=16m\n";
+    REQUIRE(run_capture({"fio", "--create_only=1", "--output=/dev/null", job})->exit_code == 0);
+    auto fio = spawn({{"fio", "--output=/dev/null", job}});
+    REQUIRE(fio);
+    std::this_thread::sleep_for(milliseconds(1000));
+    const std::string model = (dir.path() / "model.json").string();
+    auto run = run_iodiag(
+        {"model", "--source", "bpf", "--pid", std::to_string(*fio), "--children", "-d", "1500ms", "-o", model});
+    kill(*fio, SIGINT);
+    wait_for(*fio);
+    INFO(run.out << run.err);
+    REQUIRE(run.exit_code == 0);
+    auto m = model::load_model(model);
+    REQUIRE(m);
+    const auto& g = group_with(*m, "rw", "randwrite");
+    CHECK(option(g, "bs") == "8k");
+    CHECK(option(g, "numjobs") == 2);
+    CHECK(g.processes.size() == 2);
+}
+
+TEST_CASE("bpf: auto falls back for a user without BPF rights, and says why", "[bpf][auto]") {
+    SKIP_UNLESS_BPF("setpriv", "strace", "dd");
+    // A folder user nobody can write, and a binary it can run.
+    char templ[] = "/tmp/iodiag-nobody-XXXXXX";
+    REQUIRE(mkdtemp(templ));
+    const fs::path dir = templ;
+    chmod(templ, 0777);
+    const std::vector<std::string> nobody = {"setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                                             "--inh-caps=-all"};
+    std::vector<std::string> version = nobody;
+    version.insert(version.end(), {IODIAG_BINARY, "--version"});
+    if (run_capture(version)->exit_code != 0) {
+        WARN("skipped: user nobody cannot run " IODIAG_BINARY " (folder permissions)");
+        fs::remove_all(dir);
+        return;
+    }
+    auto as_nobody = [&](std::vector<std::string> args) {
+        std::vector<std::string> argv = nobody;
+        argv.push_back(IODIAG_BINARY);
+        argv.insert(argv.end(), args.begin(), args.end());
+        auto run = run_capture(argv);
+        REQUIRE(run);
+        return *run;
+    };
+    const std::string model = (dir / "model.json").string();
+    const std::vector<std::string> dd = {"--", "dd", "if=/dev/zero", "of=" + (dir / "f").string(), "bs=4k",
+                                         "count=100", "status=none"};
+
+    std::vector<std::string> args = {"model", "-o", model};
+    args.insert(args.end(), dd.begin(), dd.end());
+    auto fallback = as_nobody(args);
+    INFO(fallback.out << fallback.err);
+    CHECK(fallback.exit_code == 0);
+    CHECK(fallback.err.find("the bpf source is not usable: BPF tracing needs root") != std::string::npos);
+    auto m = model::load_model(model);
+    REQUIRE(m);
+    CHECK(m->source.kind != "bpf");  // strace, or perf where nobody may use it
+    CHECK(m->source.why.find("bpf: BPF tracing needs root") != std::string::npos);
+
+    // Asked for by name, bpf does not fall back: it fails with the reason and a hint.
+    args = {"model", "--source", "bpf", "-o", (dir / "model2.json").string()};
+    args.insert(args.end(), dd.begin(), dd.end());
+    auto refused = as_nobody(args);
+    CHECK(refused.exit_code == 5);
+    CHECK(refused.err.find("BPF tracing needs root") != std::string::npos);
+    CHECK(refused.err.find("hint: ") != std::string::npos);
+    fs::remove_all(dir);
+}
+
+TEST_CASE("bpf: auto falls back inside a pid namespace, and says why", "[bpf][auto]") {
+    SKIP_UNLESS_BPF("unshare", "strace", "dd");
+    ScratchDir dir;
+    const std::string model = (dir.path() / "model.json").string();
+    auto run = run_capture({"unshare", "--pid", "--fork", "--mount-proc", IODIAG_BINARY, "model", "-o", model,
+                            "--", "dd", "if=/dev/zero", "of=" + (dir.path() / "f").string(), "bs=4k", "count=100",
+                            "status=none"});
+    REQUIRE(run);
+    INFO(run->out << run->err);
+    if (run->exit_code != 0 && run->err.find("unshare") != std::string::npos) {
+        WARN("skipped: cannot create a pid namespace here: " << run->err);
+        return;
+    }
+    CHECK(run->exit_code == 0);
+    CHECK(run->err.find("the bpf source is not usable") != std::string::npos);
+    auto m = model::load_model(model);
+    REQUIRE(m);
+    CHECK(m->source.kind != "bpf");
+    CHECK(m->source.why.find("pid namespace") != std::string::npos);
+}
