@@ -13,6 +13,7 @@
 #include <random>
 
 #include "analysis/block_stats.hpp"
+#include "common/histogram.hpp"
 #include "bpf_harness.hpp"
 #include "common/subprocess.hpp"
 #include "fio_harness.hpp"
@@ -143,7 +144,9 @@ TEST_CASE("bpf block: direct 4k random reads at depth 8 on a loop device with mq
     CHECK(d.d2c_us.p50 > 0);
     CHECK(d.q2d_us.count > 1000);  // mq-deadline: every request is inserted before issue
     CHECK(max_value(d.in_device) >= 2);
-    CHECK(max_value(d.in_device) <= 8 + 4);  // fio's depth, plus the odd journal request
+    // fio's depth bounds what is in the device; the odd burst of journal or readahead requests
+    // can pass it briefly, so the bound is on the 99th percentile, not the maximum.
+    CHECK(iodiag::quantile_of(d.in_device, 0.99) <= 8 + 4);
     const auto& totals = t.totals["block"][loop.name()];
     CHECK(totals["reads"].get<uint64_t>() >= d.reads);
     CHECK(totals["attributed"].get<uint64_t>() == d.attributed);
