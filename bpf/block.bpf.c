@@ -1,5 +1,6 @@
 // Block-layer requests on the devices under the target's files: insert (into a scheduler queue),
-// issue (to the driver) and completion, from the block_rq_* tracepoints. Per device it keeps exact
+// issue (to the driver) and completion, from the block_rq_* tracepoints (requeue and merge keep
+// the bookkeeping right). Per device it keeps exact
 // totals and the number of requests in the device, sampled at each issue; one record per request
 // goes out at completion with its queue (insert -> issue) and device (issue -> complete) times.
 //
@@ -173,6 +174,12 @@ static __always_inline void on_requeue(struct rq_key *key, struct rq_info *i)
     }
 }
 
+// Merged into another request in the scheduler queue: it will never be issued on its own.
+static __always_inline void on_merge(struct rq_key *key)
+{
+    bpf_map_delete_elem(&inflight, key);
+}
+
 // `done` is the bytes this completion covers; a driver may complete a request in parts, and only
 // the part that ends it (all that is left, i->bytes) completes it.
 static __always_inline void on_complete(struct rq_key *key, struct rq_info *i, __s32 error, __u64 done)
@@ -257,6 +264,12 @@ static __always_inline void rq_requeue(struct request *rq)
     on_requeue(&key, &i);
 }
 
+static __always_inline void rq_merge(struct request *rq)
+{
+    RQ_KEY(rq);
+    on_merge(&key);
+}
+
 static __always_inline void rq_complete(struct request *rq, int error, unsigned int nr_bytes)
 {
     struct rq_info i = {};
@@ -271,6 +284,8 @@ SEC("tp_btf/block_rq_issue")
 int BPF_PROG(block_issue_btf, struct request *rq) { rq_issue(rq); return 0; }
 SEC("tp_btf/block_rq_requeue")
 int BPF_PROG(block_requeue_btf, struct request *rq) { rq_requeue(rq); return 0; }
+SEC("tp_btf/block_rq_merge")
+int BPF_PROG(block_merge_btf, struct request *rq) { rq_merge(rq); return 0; }
 SEC("tp_btf/block_rq_complete")
 int BPF_PROG(block_complete_btf, struct request *rq, int error, unsigned int nr_bytes)
 {
@@ -284,6 +299,8 @@ SEC("raw_tp/block_rq_issue")
 int BPF_PROG(block_issue_raw, struct request *rq) { rq_issue(rq); return 0; }
 SEC("raw_tp/block_rq_requeue")
 int BPF_PROG(block_requeue_raw, struct request *rq) { rq_requeue(rq); return 0; }
+SEC("raw_tp/block_rq_merge")
+int BPF_PROG(block_merge_raw, struct request *rq) { rq_merge(rq); return 0; }
 SEC("raw_tp/block_rq_complete")
 int BPF_PROG(block_complete_raw, struct request *rq, int error, unsigned int nr_bytes)
 {
@@ -319,6 +336,14 @@ int block_requeue_tp(struct trace_event_raw_block_rq_requeue *args)
     struct rq_info i = {.dev = args->dev, .sector = args->sector};
     struct rq_key key = {.id = args->dev, .sector = args->sector};
     on_requeue(&key, &i);
+    return 0;
+}
+
+SEC("tracepoint/block/block_rq_merge")
+int block_merge_tp(struct trace_event_raw_block_rq *args)
+{
+    struct rq_key key = {.id = args->dev, .sector = args->sector};
+    on_merge(&key);
     return 0;
 }
 

@@ -19,6 +19,9 @@ char LICENSE[] SEC("license") = "GPL";
 #define IOSQE_FIXED_FILE (1U << 0)
 #define IOSQE_CQE_SKIP_SUCCESS (1U << 6)
 #define SETUP_SQPOLL (1U << 1)
+#define S_IFMT 0170000
+#define S_IFREG 0100000
+#define S_IFBLK 0060000
 
 // Shared with the other tracers (bpf_map__reuse_fd): tgid -> 1 for every traced process.
 IODIAG_TARGETS_MAP(targets);
@@ -237,9 +240,16 @@ static __always_inline void on_complete(struct io_ring_ctx *ctx, struct io_kiocb
     // The file is assigned at issue, after submit_req: read it now (also resolves fixed files).
     struct file *file = BPF_CORE_READ(req, file);
     if (file) {
-        e->ino = BPF_CORE_READ(file, f_inode, i_ino);
-        e->dev = BPF_CORE_READ(file, f_inode, i_sb, s_dev);
+        struct inode *inode = BPF_CORE_READ(file, f_inode);
+        e->ino = BPF_CORE_READ(inode, i_ino);
+        e->dev = BPF_CORE_READ(inode, i_sb, s_dev);
         e->f_flags = BPF_CORE_READ(file, f_flags);
+        __u32 mode = BPF_CORE_READ(inode, i_mode) & S_IFMT;
+        e->file_kind = mode == S_IFREG   ? IODIAG_URING_FILE_REGULAR
+                       : mode == S_IFBLK ? IODIAG_URING_FILE_BLOCK
+                                         : IODIAG_URING_FILE_OTHER;
+        if (e->file_kind == IODIAG_URING_FILE_OTHER)
+            t->not_files++;
     }
     // Offset -1 means "at the file position": the kiocb now holds the position after the IO.
     if (e->offset == (__u64)-1 && e->kind != IODIAG_URING_FLUSH && bpf_core_field_exists(req->cmd)) {

@@ -11,6 +11,14 @@ enum iodiag_uring_kind {
 
 #define IODIAG_URING_MAX_OPCODES 64
 
+/* What the request's file is: only regular files and block devices are storage IO. */
+enum iodiag_uring_file {
+    IODIAG_URING_FILE_NONE = 0,   /* no file (yet): failed before issue, or still in flight */
+    IODIAG_URING_FILE_REGULAR = 1,
+    IODIAG_URING_FILE_BLOCK = 2,
+    IODIAG_URING_FILE_OTHER = 3,  /* socket, pipe, char device, ... */
+};
+
 /* One request, sent when its CQE is posted. Per ring, `seq` numbers requests in submit order so
  * user space can restore that order; requests of one submit batch (one io_uring_enter, or one
  * SQPOLL pass) share submit_ns, requests whose CQEs were committed together share complete_ns. */
@@ -33,7 +41,7 @@ struct iodiag_uring_req {
     __u8 opcode;         /* IORING_OP_* */
     __u8 kind;           /* enum iodiag_uring_kind */
     __u8 fixed_file;     /* IOSQE_FIXED_FILE: fd is a registered-file index */
-    __u8 pad[1];
+    __u8 file_kind;      /* enum iodiag_uring_file */
 };
 
 /* Exact counts kept in a per-CPU array, immune to ring buffer overflow. */
@@ -43,6 +51,7 @@ struct iodiag_uring_totals {
     __u64 read_bytes, write_bytes;           /* res > 0 of those */
     __u64 errors;                            /* tracked requests completed with res < 0 */
     __u64 submit_batches, complete_batches;
+    __u64 not_files;                         /* reads/writes on sockets, pipes, ... (not modelled) */
     __u64 untracked;                         /* tracked kind, but no room in the in-flight map */
     __u64 dropped;                           /* records lost: ring buffer full */
 };

@@ -28,12 +28,20 @@ namespace iodiag::trace {
 // SubmitOrder
 
 void SubmitOrder::add(uint64_t seq, const AsyncRequest& request, uint64_t now_ns, std::vector<AsyncRequest>& out) {
+    hold(seq, Held{request, now_ns, true}, out);
+}
+
+void SubmitOrder::pass(uint64_t seq, uint64_t now_ns, std::vector<AsyncRequest>& out) {
+    hold(seq, Held{AsyncRequest{}, now_ns, false}, out);
+}
+
+void SubmitOrder::hold(uint64_t seq, Held held, std::vector<AsyncRequest>& out) {
     if (seq < next_) {
         ++late_;
-        out.push_back(request);
+        if (held.deliver) out.push_back(held.request);
         return;
     }
-    held_.try_emplace(seq, Held{request, now_ns});
+    held_.try_emplace(seq, std::move(held));
     release_ready(out);
     while (held_.size() > limits_.max_held) skip_gap(out);
 }
@@ -50,7 +58,7 @@ void SubmitOrder::flush(std::vector<AsyncRequest>& out) {
 
 void SubmitOrder::release_ready(std::vector<AsyncRequest>& out) {
     while (!held_.empty() && held_.begin()->first == next_) {
-        out.push_back(held_.begin()->second.request);
+        if (held_.begin()->second.deliver) out.push_back(held_.begin()->second.request);
         held_.erase(held_.begin());
         ++next_;
     }
@@ -68,7 +76,7 @@ void SubmitOrder::skip_gap(std::vector<AsyncRequest>& out) {
 namespace {
 
 static_assert(sizeof(iodiag_uring_req) == 96, "uring.h record layout changed: update both sides");
-static_assert(sizeof(iodiag_uring_totals) % 8 == 0 && sizeof(iodiag_uring_totals) == (IODIAG_URING_MAX_OPCODES + 10) * 8,
+static_assert(sizeof(iodiag_uring_totals) % 8 == 0 && sizeof(iodiag_uring_totals) == (IODIAG_URING_MAX_OPCODES + 11) * 8,
               "uring.h totals are u64 counters only");
 
 constexpr uint64_t kRescanNs = 100'000'000;  // at most one /proc scan per process per 100 ms
@@ -185,6 +193,10 @@ struct BpfUringTracer::Impl {
     }
 
     void take(const iodiag_uring_req& r) {
+        if (r.file_kind == IODIAG_URING_FILE_OTHER) {
+            order[r.ring].pass(r.seq, now_ns, ready);
+            return;
+        }
         AsyncRequest a;
         a.ctx = r.ring;
         a.tid = static_cast<int32_t>(r.tid);
@@ -313,6 +325,7 @@ void BpfUringTracer::collect_totals(model::ordered_json& totals) const {
     for (size_t op = 0; op < IODIAG_URING_MAX_OPCODES; ++op)
         if (t.opcodes[op]) ops[op_name(op)] = t.opcodes[op];
     out["submitted_by_opcode"] = ops;
+    out["not_files"] = t.not_files;
     out["untracked"] = t.untracked;
     out["dropped"] = t.dropped;
     uint64_t skipped = 0, late = 0;

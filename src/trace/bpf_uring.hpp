@@ -12,7 +12,8 @@
 //     in-flight depth and submit/complete batch sizes. complete_ns is 0 for a request still in
 //     flight when the trace ended.
 // Requests on registered files (IOSQE_FIXED_FILE) are resolved through the file's inode against
-// the process's open fds; when no fd names it, the file is "fixed file N".
+// the process's open fds; when no fd names it, the file is "fixed file N". Reads and writes on
+// sockets, pipes and other non-files are left out (counted in the totals as not_files).
 //
 // poll() after detach() delivers what is left (held requests, requests still in flight).
 #pragma once
@@ -42,6 +43,8 @@ public:
     explicit SubmitOrder(Limits limits) : limits_(limits) {}
 
     void add(uint64_t seq, const AsyncRequest& request, uint64_t now_ns, std::vector<AsyncRequest>& out);
+    // A request that takes its place in the order but is not delivered (not file IO).
+    void pass(uint64_t seq, uint64_t now_ns, std::vector<AsyncRequest>& out);
     void expire(uint64_t now_ns, std::vector<AsyncRequest>& out);  // give up gaps that waited too long
     void flush(std::vector<AsyncRequest>& out);                   // release everything, in order
     size_t held() const { return held_.size(); }
@@ -52,7 +55,9 @@ private:
     struct Held {
         AsyncRequest request;
         uint64_t arrived_ns = 0;
+        bool deliver = true;
     };
+    void hold(uint64_t seq, Held held, std::vector<AsyncRequest>& out);
     void release_ready(std::vector<AsyncRequest>& out);
     void skip_gap(std::vector<AsyncRequest>& out);
 

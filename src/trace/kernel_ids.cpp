@@ -4,10 +4,10 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <charconv>
 #include <filesystem>
 #include <fstream>
-
-#include "trace/proc_fd.hpp"
 
 namespace iodiag::trace {
 
@@ -43,17 +43,20 @@ uint64_t user_dev(uint32_t dev) {
 }
 
 std::vector<OpenFileId> open_file_ids(int32_t pid, const std::string& root) {
+    // Only readlink and stat per fd (no fdinfo): the block tracer rescans while tracing.
     std::vector<OpenFileId> out;
-    ProcFs proc(root);
-    auto fds = proc.fds(pid);
-    if (!fds) return out;
-    const std::string fd_dir = under(root, "/proc/" + std::to_string(pid) + "/fd/");
-    for (const ProcFd& fd : *fds) {
-        struct stat st {};
-        if (::stat((fd_dir + std::to_string(fd.fd)).c_str(), &st) != 0) continue;
+    const fs::path fd_dir = under(root, "/proc/" + std::to_string(pid) + "/fd");
+    std::error_code ec;
+    for (fs::directory_iterator it(fd_dir, ec), end; !ec && it != end; it.increment(ec)) {
+        const std::string name = it->path().filename().string();
         OpenFileId id;
-        id.fd = fd.fd;
-        id.path = fd.target;
+        auto [ptr, err] = std::from_chars(name.data(), name.data() + name.size(), id.fd);
+        if (err != std::errc() || ptr != name.data() + name.size()) continue;
+        struct stat st {};
+        std::error_code link_ec;
+        fs::path target = fs::read_symlink(it->path(), link_ec);
+        if (link_ec || ::stat(it->path().c_str(), &st) != 0) continue;  // closed meanwhile
+        id.path = target.string();
         id.dev = kernel_dev(st.st_dev);
         id.ino = st.st_ino;
         if (S_ISREG(st.st_mode)) {
@@ -63,10 +66,11 @@ std::vector<OpenFileId> open_file_ids(int32_t pid, const std::string& root) {
             id.kind = FileKind::block;
             id.rdev = kernel_dev(st.st_rdev);
         } else {
-            id.kind = FileTable::kind_from_path(fd.target);
+            id.kind = FileTable::kind_from_path(id.path);
         }
         out.push_back(std::move(id));
     }
+    std::sort(out.begin(), out.end(), [](const OpenFileId& a, const OpenFileId& b) { return a.fd < b.fd; });
     return out;
 }
 

@@ -67,3 +67,16 @@ TEST_CASE("SubmitOrder bounds what it holds and flushes the rest in order", "[ur
     CHECK(order.skipped() == 3);  // 1, 6 and 8
     CHECK(order.held() == 0);
 }
+
+TEST_CASE("SubmitOrder: a request that is not delivered still takes its place", "[uring][order]") {
+    SubmitOrder order;
+    std::vector<AsyncRequest> out;
+    order.add(1, req(10), 0, out);
+    order.add(3, req(30), 0, out);
+    CHECK(offsets(out) == std::vector<uint64_t>{10});
+    order.pass(2, 0, out);  // a socket read, say
+    CHECK(offsets(out) == std::vector<uint64_t>{10, 30});
+    CHECK(order.skipped() == 0);
+    order.pass(1, 0, out);  // late and not delivered: nothing comes out
+    CHECK(offsets(out) == std::vector<uint64_t>{10, 30});
+}
