@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "cli/cmd_model.hpp"
+#include "cli/cmd_reproduce.hpp"
 #include "cli/exit_codes.hpp"
 #include "common/subprocess.hpp"
 #include "demo_job.hpp"
@@ -20,6 +21,9 @@ namespace fs = std::filesystem;
 constexpr const char* kJobFile = "demo.fio";
 constexpr const char* kFioReport = "fio-output.txt";
 constexpr const char* kModelFile = "model.json";
+constexpr const char* kReproduceJob = "reproduce.fio";
+constexpr const char* kReproduceDir = "reproduce";  // the scratch directory fio reproduces in
+constexpr const char* kReproduceRuntime = "3s";
 constexpr const char* kDirVariable = "${IODIAG_DEMO_DIR}";
 // The job runs ~4 s; this only guards against a hung fio.
 constexpr const char* kDurationCap = "60s";
@@ -113,10 +117,20 @@ int run_demo(const DemoOptions& options) {
     int code = run_model(model);
 
     if (options.keep_dir.empty()) remove_data_files(*dir);
-    if (code == kExitOk)
-        fmt::print("fio's own report: {}\nthe job traced: {}\n", model.command_stdout,
-                   job_path.string());
-    return code;
+    if (code != kExitOk) return code;
+    fmt::print("fio's own report: {}\nthe job traced: {}\n", model.command_stdout, job_path.string());
+
+    // Close the loop: the model back into an fio job, run untraced, compared with the trace.
+    fmt::print("\nreproducing the model with fio ({}) ...\n", kReproduceRuntime);
+    std::fflush(stdout);
+    ReproduceOptions reproduce;
+    reproduce.model = model.output;
+    reproduce.output = (*dir / kReproduceJob).string();
+    reproduce.target = (*dir / kReproduceDir).string();
+    reproduce.runtime = kReproduceRuntime;
+    reproduce.run = true;
+    reproduce.keep = !options.keep_dir.empty();
+    return run_reproduce(reproduce);
 }
 
 }  // namespace iodiag::cli
