@@ -194,11 +194,12 @@ struct iocb_loop {
     __u64 ts_ns;
     __u64 pid_tgid;
     __u32 read;
+    __s32 last_fd;  // the iocbs of one call mostly share an fd: its file is read once
+    struct iodiag_sc_file last_file;
 };
 
-static int read_iocb(__u32 i, void *data)
+static __always_inline int read_iocb(__u32 i, struct iocb_loop *loop, const int btf)
 {
-    struct iocb_loop *loop = data;
     __u64 addr = 0;
     struct iocb cb = {};
     if (bpf_probe_read_user(&addr, sizeof(addr), (void *)(loop->iocbpp + i * sizeof(addr))) ||
@@ -221,10 +222,18 @@ static int read_iocb(__u32 i, void *data)
     rec->bytes = cb.aio_nbytes;
     if (cb.aio_lio_opcode == IOCB_CMD_PREADV_ || cb.aio_lio_opcode == IOCB_CMD_PWRITEV_)
         rec->bytes = iov_bytes(cb.aio_buf, cb.aio_nbytes);
-    read_file(&rec->file, rec->fd, 0);  // a callback is shared by both variants
+    if (rec->fd != loop->last_fd) {
+        read_file(&loop->last_file, rec->fd, btf);
+        loop->last_fd = rec->fd;
+    }
+    rec->file = loop->last_file;
     submit(rec);
     return 0;
 }
+
+// bpf_loop callbacks, one per variant (the tp_btf one reads the file with plain loads).
+static int read_iocb_btf(__u32 i, void *loop) { return read_iocb(i, loop, 1); }
+static int read_iocb_raw(__u32 i, void *loop) { return read_iocb(i, loop, 0); }
 
 struct done_loop {
     __u64 events;  // the io_getevents result array
@@ -323,9 +332,13 @@ static __always_inline int on_exit(const struct enter_state *st, const __u64 *a,
 
     // libaio: the iocbs io_submit accepted, the completions io_getevents returned.
     if (call == IODIAG_SC_IO_SUBMIT && ret > 0) {
-        struct iocb_loop loop = {.iocbpp = a[2], .ctx = a[0], .ts_ns = st->ts_ns, .pid_tgid = pid_tgid};
+        struct iocb_loop loop = {
+            .iocbpp = a[2], .ctx = a[0], .ts_ns = st->ts_ns, .pid_tgid = pid_tgid, .last_fd = -1};
         __u32 n = ret < IODIAG_SC_IOCB_MAX ? ret : IODIAG_SC_IOCB_MAX;
-        bpf_loop(n, read_iocb, &loop, 0);
+        if (btf)
+            bpf_loop(n, read_iocb_btf, &loop, 0);
+        else
+            bpf_loop(n, read_iocb_raw, &loop, 0);
         count(IODIAG_CNT_IOCBS, ret);
         count(IODIAG_CNT_IOCBS_UNREAD, ret - loop.read);
     } else if ((call == IODIAG_SC_IO_GETEVENTS || call == IODIAG_SC_IO_PGETEVENTS) && ret > 0) {
