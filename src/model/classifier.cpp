@@ -42,7 +42,7 @@ constexpr double kIncidentalShare = 0.02;
 // A group below both of these is incidental IO, not part of the workload.
 constexpr uint64_t kMinorGroupOps = 100;
 constexpr double kMinorGroupShare = 0.005;
-constexpr double kSetupReadShare = 0.05;
+constexpr double kSetupReadShare = 0.25;  // a slow workload (a loaded machine) still outweighs it
 
 // Share thresholds used to name a dimension.
 constexpr double kDominantShare = 0.90;   // one IO size is "the" size
