@@ -18,6 +18,7 @@
 #include "model/workload_model.hpp"
 #include "trace/bpf_source.hpp"
 #include "trace/file_stat.hpp"
+#include "trace/perf_source.hpp"
 #include "trace/proc_fd.hpp"
 #include "trace/strace_parser.hpp"
 #include "trace/strace_source.hpp"
@@ -27,7 +28,6 @@ namespace iodiag::cli {
 namespace {
 
 constexpr uint64_t kDefaultAttachMs = 10'000;
-constexpr const char* kPerfWhyNot = "perf: not built yet";
 
 std::string utc_now_iso8601() {
     std::time_t now = std::time(nullptr);
@@ -123,30 +123,45 @@ void print_summary(const model::WorkloadModel& model, const Pipeline& pipeline,
             fmt::print("  the first, line {}: {}\n", pipeline.first_bad_line, pipeline.first_bad_text);
     }
     if (model.source.dropped_events)
-        fmt::print("note: {} events were lost (ring buffer full); source.totals in the model stay "
-                   "exact\n",
-                   model.source.dropped_events);
+        fmt::print("note: {} events were lost (ring buffer full){}\n", model.source.dropped_events,
+                   model.source.totals.empty() ? "" : "; source.totals in the model stay exact");
     if (!model.complete) fmt::print("note: the trace was cut short ({})\n", model.end_reason);
     fmt::print("model: {}\n", std::filesystem::absolute(output).string());
 }
 
-Status read_log(const ModelOptions& options, Pipeline& pipeline, model::WorkloadModel& base) {
-    std::error_code ec;
-    if (!std::filesystem::exists(options.strace_log, ec))
-        return fail(ErrorKind::not_found, "no such file: " + options.strace_log);
-    trace::ReaderOptions reader_options;
-    reader_options.strict = options.strict;
-    auto stats = trace::read_strace_file(options.strace_log, pipeline.decoder, reader_options);
-    if (!stats) return tl::unexpected(stats.error());
-    base.source.kind = "strace";
-    base.source.detail = options.strace_log;
-    base.source.why = "saved strace log";
-    base.source.lines = stats->lines;
-    base.source.bad_lines = stats->bad_lines;
-    note_first_bad(pipeline, *stats);
-    base.duration_s = seconds_between(stats->first_ts_ns, stats->last_ts_ns);
+// A saved trace's figures, whichever text source wrote it.
+void describe_log(Pipeline& pipeline, model::WorkloadModel& base, const char* kind,
+                  const char* why, const std::string& path, const trace::ReaderStats& stats) {
+    base.source.kind = kind;
+    base.source.detail = path;
+    base.source.why = why;
+    base.source.lines = stats.lines;
+    base.source.bad_lines = stats.bad_lines;
+    note_first_bad(pipeline, stats);
+    base.duration_s = seconds_between(stats.first_ts_ns, stats.last_ts_ns);
     base.end_reason = "end of log";
     base.complete = true;
+}
+
+Status read_log(const ModelOptions& options, Pipeline& pipeline, model::WorkloadModel& base) {
+    const bool perf = !options.perf_log.empty();
+    const std::string& path = perf ? options.perf_log : options.strace_log;
+    std::error_code ec;
+    if (!std::filesystem::exists(path, ec)) return fail(ErrorKind::not_found, "no such file: " + path);
+    if (perf) {
+        trace::PerfReaderOptions reader_options;
+        reader_options.strict = options.strict;
+        auto stats = trace::read_perf_file(path, pipeline.decoder, reader_options);
+        if (!stats) return tl::unexpected(stats.error());
+        describe_log(pipeline, base, "perf", "saved perf trace output", path, *stats);
+        base.source.dropped_events = stats->lost_events;
+        return {};
+    }
+    trace::ReaderOptions reader_options;
+    reader_options.strict = options.strict;
+    auto stats = trace::read_strace_file(path, pipeline.decoder, reader_options);
+    if (!stats) return tl::unexpected(stats.error());
+    describe_log(pipeline, base, "strace", "saved strace log", path, *stats);
     return {};
 }
 
@@ -174,18 +189,22 @@ bool complete_run(const ModelOptions& options, trace::StopReason reason) {
            (!options.pid && reason == trace::StopReason::target_exited);
 }
 
-Result<int> trace_strace(const ModelOptions& options, Pipeline& pipeline,
-                         model::WorkloadModel& base, const std::string& why) {
-    trace::StraceOptions strace_options;
-    strace_options.pid = options.pid;
-    strace_options.command = options.command;
-    strace_options.progress = options.progress;
-    strace_options.command_stdout = options.command_stdout;
-    strace_options.io_events = [&] { return pipeline.classifier.io_events(); };
-    strace_options.duration_ms = duration_ms(options);
+trace::LiveTraceOptions live_options(const ModelOptions& options, const Pipeline& pipeline) {
+    trace::LiveTraceOptions live;
+    live.pid = options.pid;
+    live.command = options.command;
+    live.progress = options.progress;
+    live.command_stdout = options.command_stdout;
+    live.io_events = [&pipeline] { return pipeline.classifier.io_events(); };
+    live.duration_ms = duration_ms(options);
+    return live;
+}
 
-    trace::StraceReader reader(pipeline.decoder);
-    auto run = trace::run_strace(strace_options, reader, pipeline.decoder);
+// What a live strace or perf run leaves in the model.
+Result<int> text_source_result(const char* kind, const ModelOptions& options, Pipeline& pipeline,
+                               model::WorkloadModel& base, const std::string& why,
+                               const Result<trace::LiveTraceRun>& run,
+                               const trace::ReaderStats& stats) {
     if (!run) return tl::unexpected(run.error());
     if (run->reason == trace::StopReason::aborted) {
         std::fprintf(stderr, "iodiag: aborted; no model written\n");
@@ -194,9 +213,8 @@ Result<int> trace_strace(const ModelOptions& options, Pipeline& pipeline,
     if (!options.pid) base.target.pid = run->target_pid;
     trace::fill_file_sizes(pipeline.files);
 
-    const auto& stats = reader.stats();
     note_first_bad(pipeline, stats);
-    base.source.kind = "strace";
+    base.source.kind = kind;
     base.source.detail = run->command_line;
     base.source.why = why;
     base.source.lines = stats.lines;
@@ -207,8 +225,25 @@ Result<int> trace_strace(const ModelOptions& options, Pipeline& pipeline,
     base.end_reason = std::string(trace::stop_reason_name(run->reason));
     base.complete = complete_run(options, run->reason);
     if (!run->untraced_syscalls.empty())
-        base.source.why += "; this strace cannot trace " + fmt::format("{}", fmt::join(run->untraced_syscalls, ","));
+        base.source.why += fmt::format("; this {} cannot trace {}", kind,
+                                       fmt::join(run->untraced_syscalls, ","));
     return kExitOk;
+}
+
+Result<int> trace_strace(const ModelOptions& options, Pipeline& pipeline,
+                         model::WorkloadModel& base, const std::string& why) {
+    trace::StraceReader reader(pipeline.decoder);
+    auto run = trace::run_strace(live_options(options, pipeline), reader, pipeline.decoder);
+    return text_source_result("strace", options, pipeline, base, why, run, reader.stats());
+}
+
+Result<int> trace_perf(const ModelOptions& options, Pipeline& pipeline,
+                       model::WorkloadModel& base, const std::string& why) {
+    const trace::LiveTraceOptions live = live_options(options, pipeline);
+    trace::PerfReader reader(pipeline.decoder, trace::live_perf_reader_options(live));
+    auto run = trace::run_perf(live, reader, pipeline.decoder);
+    base.source.dropped_events = reader.stats().lost_events;
+    return text_source_result("perf", options, pipeline, base, why, run, reader.stats());
 }
 
 Result<int> trace_bpf(const ModelOptions& options, trace::BpfSource& source, Pipeline& pipeline,
@@ -239,7 +274,7 @@ bool other_source_may_work(const Error& error) {
            error.kind != ErrorKind::output;
 }
 
-// --source auto tries bpf, then (once built) perf, then strace, and says which it used and why.
+// --source auto tries bpf, then perf, then strace, and says which it used and why.
 Result<int> trace_live(const ModelOptions& options, std::optional<Pipeline>& pipeline,
                        model::WorkloadModel& base) {
     const bool automatic = options.source == "auto";
@@ -263,26 +298,42 @@ Result<int> trace_live(const ModelOptions& options, std::optional<Pipeline>& pip
         }
         if (!automatic || !other_source_may_work(source.error()))
             return tl::unexpected(source.error());
-        const Error& error = source.error();
-        why = fmt::format("auto: strace; bpf: {}; {}", error.message, kPerfWhyNot);
-        std::fprintf(stderr, "iodiag: tracing with strace: the bpf source is not usable: %s%s%s; %s\n",
-                     error.message.c_str(), error.hint.empty() ? "" : " (",
-                     error.hint.empty() ? "" : (error.hint + ")").c_str(), kPerfWhyNot);
+        why = "auto: bpf: " + source.error().message;
+        std::fprintf(stderr, "iodiag: the bpf source is not usable: %s%s%s\n",
+                     source.error().message.c_str(), source.error().hint.empty() ? "" : " (",
+                     source.error().hint.empty() ? "" : (source.error().hint + ")").c_str());
     }
-    pipeline.emplace("strace");
-    return trace_strace(options, *pipeline, base, why);
+    if (automatic) {
+        auto perf = trace::probe_perf();
+        if (perf) {
+            why += "; tracing with perf";
+            std::fprintf(stderr, "iodiag: tracing with perf trace\n");
+        } else {
+            why += "; perf: " + perf.error().message + "; tracing with strace";
+            std::fprintf(stderr, "iodiag: tracing with strace: perf trace is not usable: %s\n",
+                         perf.error().message.c_str());
+        }
+        const char* kind = perf ? "perf" : "strace";
+        pipeline.emplace(kind);
+        return perf ? trace_perf(options, *pipeline, base, why)
+                    : trace_strace(options, *pipeline, base, why);
+    }
+    pipeline.emplace(options.source);
+    return options.source == "perf" ? trace_perf(options, *pipeline, base, why)
+                                    : trace_strace(options, *pipeline, base, why);
 }
 
 Status validate(const ModelOptions& options) {
     int inputs = (options.pid ? 1 : 0) + (options.strace_log.empty() ? 0 : 1) +
+                 (options.perf_log.empty() ? 0 : 1) +
                  (options.command.empty() ? 0 : 1);
     if (inputs != 1)
         return fail(ErrorKind::usage,
-                    "give exactly one of --pid PID, --strace-log FILE or -- COMMAND [ARGS...]",
+                    "give exactly one of --pid PID, --strace-log FILE, --perf-log FILE or -- "
+                    "COMMAND [ARGS...]",
                     "see iodiag model --help");
-    if (options.source == "perf")
-        return fail(ErrorKind::unsupported, "the perf source is not built yet",
-                    "use --source bpf, strace or auto");
+    if (options.strict && options.strace_log.empty() && options.perf_log.empty())
+        return fail(ErrorKind::usage, "--strict goes with --strace-log or --perf-log");
     if (options.children && !options.pid)
         return fail(ErrorKind::usage, "--children goes with --pid (a launched command is always "
                                       "traced with the processes it starts)");
@@ -298,7 +349,9 @@ void add_model_command(CLI::App& app, ModelOptions& options) {
                     ->check(CLI::PositiveNumber);
     auto* log = cmd->add_option("--strace-log", options.strace_log,
                                 "Read a saved strace log (strace -f -tt -T -y output)");
-    cmd->add_flag("--strict", options.strict, "Stop at the first unreadable log line")->needs(log);
+    auto* perf_log = cmd->add_option("--perf-log", options.perf_log,
+                                     "Read a saved perf trace output (perf trace -T -o FILE ...)");
+    cmd->add_flag("--strict", options.strict, "Stop at the first unreadable log line");
     cmd->add_option("-d,--duration", options.duration,
                     "How long to trace: 10, 10s, 500ms, 2m (default: 10s with --pid; a command "
                     "is traced until it exits)")
@@ -306,8 +359,8 @@ void add_model_command(CLI::App& app, ModelOptions& options) {
             return parse_duration_ms(text) ? std::string() : "not a duration: " + text;
         });
     cmd->add_option("--source", options.source,
-                    "Trace source: auto (bpf where it loads, else strace), bpf, strace; perf "
-                    "comes later")
+                    "Trace source: auto (bpf where it loads, else perf, else strace), bpf, perf, "
+                    "strace")
         ->check(CLI::IsMember({"auto", "strace", "bpf", "perf"}))
         ->capture_default_str();
     cmd->add_flag("--children", options.children,
@@ -320,13 +373,15 @@ void add_model_command(CLI::App& app, ModelOptions& options) {
                   "Progress lines on stderr even when it is not a terminal");
     auto* command = cmd->add_option("command", options.command,
                                     "-- COMMAND [ARGS...]: launch and trace this command");
-    pid->excludes(log)->excludes(command);
-    log->excludes(command);
+    pid->excludes(log)->excludes(perf_log)->excludes(command);
+    log->excludes(perf_log)->excludes(command);
+    perf_log->excludes(command);
     cmd->footer("Examples:\n"
                 "  iodiag model --pid 1234 -d 30s\n"
                 "  iodiag model --pid 1234 --children --source bpf\n"
                 "  iodiag model -- fio job.fio\n"
-                "  iodiag model --strace-log trace.txt -o model.json");
+                "  iodiag model --strace-log trace.txt -o model.json\n"
+                "  iodiag model --perf-log perf.txt -o model.json");
 }
 
 int run_model(const ModelOptions& options) {
@@ -338,8 +393,8 @@ int run_model(const ModelOptions& options) {
     model::WorkloadModel base;
     base.tool_version = IODIAG_VERSION;
     base.created = utc_now_iso8601();
-    if (!options.strace_log.empty()) {
-        pipeline.emplace("strace");
+    if (!options.strace_log.empty() || !options.perf_log.empty()) {
+        pipeline.emplace(options.perf_log.empty() ? "strace" : "perf");
         if (auto status = read_log(options, *pipeline, base); !status)
             return report_error(status.error());
     } else {

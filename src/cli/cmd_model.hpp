@@ -14,6 +14,7 @@ namespace iodiag::cli {
 struct ModelOptions {
     int32_t pid = 0;
     std::string strace_log;
+    std::string perf_log;
     bool strict = false;
     std::vector<std::string> command;
     std::string duration;            // as given; empty = 10s for --pid, until exit for a command

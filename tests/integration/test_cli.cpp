@@ -130,10 +130,10 @@ TEST_CASE("bad command lines exit 2", "[cli]") {
     CHECK(run_iodiag({"model", "--pid", "1", "-d", "soon"}).code == 2);
 }
 
-TEST_CASE("a source that is not built yet exits 9", "[cli]") {
-    Run run = run_iodiag({"model", "--source", "perf", "--pid", "1"});
-    CHECK(run.code == 9);
-    CHECK(contains(run.err, "hint: "));
+TEST_CASE("--strict without a log exits 2", "[cli]") {
+    Run run = run_iodiag({"model", "--strict", "--pid", "1"});
+    CHECK(run.code == 2);
+    CHECK(contains(run.err, "--strict goes with --strace-log or --perf-log"));
 }
 
 TEST_CASE("unknown pid exits 4 with a message", "[cli]") {

@@ -11,6 +11,7 @@
 #include <utility>
 #include <vector>
 
+#include "text_reader_harness.hpp"
 #include "trace/strace_parser.hpp"
 
 using namespace iodiag;
@@ -22,52 +23,21 @@ std::string fixture(const std::string& name) {
     return std::string(IODIAG_TEST_DATA) + "/strace/" + name;
 }
 
-struct Capture final : RawSyscallSink {
-    std::vector<RawSyscall> calls;
-    std::vector<std::pair<int32_t, uint32_t>> spawns;
-    std::vector<std::pair<int32_t, uint64_t>> exits;
-
-    void on_syscall(const RawSyscall& call) override { calls.push_back(call); }
-    void on_pending_spawn(int32_t parent, uint32_t flags) override {
-        spawns.emplace_back(parent, flags);
-    }
-    void on_thread_exit(int32_t tid, uint64_t ts) override { exits.emplace_back(tid, ts); }
-
-    std::vector<RawSyscall> of(Syscall which) const {
-        std::vector<RawSyscall> out;
-        for (const RawSyscall& c : calls)
-            if (c.call == which) out.push_back(c);
-        return out;
-    }
-};
-
-struct Run {
-    Capture sink;
-    ReaderStats stats;
-};
+using Capture = testing::RawCapture;
+using Run = testing::ReaderRun<ReaderStats>;
 
 Run read_fixture(const std::string& name, ReaderOptions options = {}) {
-    Run run;
-    auto result = read_strace_file(fixture(name), run.sink, options);
-    REQUIRE(result);
-    run.stats = *result;
-    return run;
+    return testing::read_with<ReaderStats>(
+        [&](RawSyscallSink& sink) { return read_strace_file(fixture(name), sink, options); });
 }
 
 // Feeds literal lines through a reader (for cases no fixture covers).
 Run feed(const std::vector<std::string>& lines, ReaderOptions options = {}) {
-    Run run;
-    StraceReader reader(run.sink, options);
-    for (const std::string& line : lines) REQUIRE(reader.feed_line(line));
-    reader.finish();
-    run.stats = reader.stats();
-    return run;
+    return testing::feed_lines<StraceReader>(lines, options);
 }
 
 RawSyscall one_call(const std::string& line) {
-    Run run = feed({line});
-    REQUIRE(run.sink.calls.size() == 1);
-    return run.sink.calls[0];
+    return testing::one_call<StraceReader>(line, ReaderOptions{});
 }
 
 constexpr uint32_t kCloneVm = 0x100;
