@@ -148,7 +148,6 @@ Status write_file_atomically(const std::string& path, std::string_view text) {
     // Delayed allocation can report a full disk only here.
     if (::fsync(fd) != 0) return failed("writing");
     if (::close(fd) != 0) {
-        fd = -1;
         int err = errno;
         ::unlink(temp.c_str());
         return fail(ErrorKind::output, "writing " + path + " failed: " + std::strerror(err));

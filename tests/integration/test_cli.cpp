@@ -130,7 +130,7 @@ TEST_CASE("bad command lines exit 2", "[cli]") {
     CHECK(run_iodiag({"model", "--pid", "1", "-d", "soon"}).code == 2);
 }
 
-TEST_CASE("--strict without a log exits 2", "[cli]") {
+TEST_CASE("model: --strict without a log exits 2", "[cli]") {
     Run run = run_iodiag({"model", "--strict", "--pid", "1"});
     CHECK(run.code == 2);
     CHECK(contains(run.err, "--strict goes with --strace-log or --perf-log"));
