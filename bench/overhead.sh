@@ -13,7 +13,7 @@
 # syscall tracer's enter and exit programs with no call selected).
 #
 # usage: bench/overhead.sh [IODIAG_BINARY]     (root; fio, strace, perf, python3)
-#   PAIRS=3 SECS=5 TRACERS="bpf strace perf" WORKLOADS="pagecache randwrite libaio fdatasync"
+#   PAIRS=3 SECS=5 TRACERS="bpf strace perf" WORKLOADS="pagecache randwrite uring libaio fdatasync"
 #   STARTUP=1 (0: skip the start-up measurement)
 set -euo pipefail
 
@@ -23,7 +23,7 @@ STARTUP=${STARTUP:-1}
 PAIRS=${PAIRS:-3}
 SECS=${SECS:-5}
 TRACERS=${TRACERS:-"bpf strace perf"}
-WORKLOADS=${WORKLOADS:-"pagecache randwrite libaio fdatasync"}
+WORKLOADS=${WORKLOADS:-"pagecache randwrite uring libaio fdatasync"}
 # fio runs on CPU 0, the tracer's user-space side on CPU 1 (a 2-core machine has no more).
 FIO_CPU=${FIO_CPU:-0}
 TRACER_CPU=${TRACER_CPU:-1}
@@ -35,6 +35,7 @@ job_body() {
     case $1 in
         pagecache) echo "rw=randread bs=4k ioengine=psync size=512m invalidate=0" ;;
         randwrite) echo "rw=randwrite bs=4k ioengine=psync direct=1 size=256m" ;;
+        uring) echo "rw=randread bs=4k ioengine=io_uring iodepth=32 direct=1 size=256m" ;;
         libaio) echo "rw=randread bs=4k ioengine=libaio iodepth=32 direct=1 size=256m" ;;
         fdatasync) echo "rw=write bs=4k ioengine=psync fdatasync=1 size=256m" ;;
     esac
@@ -44,6 +45,7 @@ describe() {
     case $1 in
         pagecache) echo "psync 4k randread, page cache hot" ;;
         randwrite) echo "psync 4k randwrite, O_DIRECT" ;;
+        uring) echo "io_uring 4k randread iodepth=32, O_DIRECT" ;;
         libaio) echo "libaio 4k randread iodepth=32, O_DIRECT" ;;
         fdatasync) echo "psync 4k write, fdatasync=1" ;;
     esac
@@ -79,7 +81,7 @@ run_fio() {  # tracer job report
         none) "${fio[@]}" ;;
         bpf | strace) taskset -c "$TRACER_CPU" "$IODIAG" model --source "$tracer" -o "$DIR/model.json" -- "${fio[@]}" >/dev/null 2>"$DIR/tracer.err" ;;
         perf) taskset -c "$TRACER_CPU" perf trace -o /dev/null \
-                  -e read,write,pread64,pwrite64,io_submit,io_getevents,fsync,fdatasync -- "${fio[@]}" 2>"$DIR/tracer.err" ;;
+                  -e read,write,pread64,pwrite64,io_submit,io_getevents,io_uring_enter,fsync,fdatasync -- "${fio[@]}" 2>"$DIR/tracer.err" ;;
         floor-*)
             taskset -c "$TRACER_CPU" "$FLOOR" "${tracer#floor-}" $((SECS + 30)) 2>"$DIR/tracer.err" &
             local floor=$!
