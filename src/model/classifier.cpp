@@ -384,6 +384,12 @@ void Classifier::on_event(const IoEvent& e) {
     case EventKind::mmap:
         if (!e.failed() && e.file_id) t.mmapped.insert(e.file_id);
         return;
+    case EventKind::seek:
+        // fio's sync engine (and many programs) seek before each read or write: that time is part
+        // of doing IO, not think time. Seeks before the first IO are set-up, so they do not start
+        // the thread's active time.
+        if (t.has_timing && is_data_file(e.file_kind)) impl_->time_call(t, e.ts_ns, e.dur_ns);
+        return;
     default:
         return;
     }

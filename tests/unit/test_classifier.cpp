@@ -597,3 +597,43 @@ TEST_CASE("set-up reads of a few small files are not a job group, a small writer
     CHECK(opt(g, "fdatasync") == 1);
     CHECK(m.ignored.count("minor group read-1000-sync (ops)") == 1);
 }
+
+namespace {
+// fio's sync engine as a slow tracer sees it: lseek then read, each call followed by `gap` of
+// tracer overhead, and `think` more after each read when the program really waits.
+WorkloadModel seek_then_read(uint64_t gap, uint64_t think) {
+    Stream s;
+    uint32_t f = s.file("/data/sync");
+    std::mt19937_64 rng(5);
+    for (int i = 0; i < 2000; ++i) {
+        IoEvent seek = s.base(7, Syscall::lseek, EventKind::seek, 5 * kUs);
+        seek.fd = 3;
+        seek.file_id = f;
+        seek.file_kind = FileKind::regular;
+        seek.offset = (rng() % 4096) * 4096;
+        s.classifier.on_event(seek);
+        s.now += gap;
+        s.data(7, Syscall::read, IoDir::read, f, seek.offset, 4096, kOpenFlagsKnown | kOpenRead, 50 * kUs);
+        s.now += gap + think;
+    }
+    return s.finish();
+}
+}  // namespace
+
+TEST_CASE("time in the seeks between reads is busy time, not think time", "[classifier]") {
+    // Read to read is 2 x 150 µs of tracer overhead plus the seek: above the idle threshold if the
+    // seek were not counted, so a saturated sync-engine reader would get a thinktime.
+    auto m = seek_then_read(150 * kUs, 0);
+    const auto& g = only_group(m);
+    CHECK(opt(g, "ioengine") == "sync");
+    CHECK_FALSE(g.fio.contains("thinktime"));
+    CHECK_FALSE(g.fio.contains("rate_iops"));
+}
+
+TEST_CASE("a reader that waits 2 ms after each read has thinktime, seeks or not", "[classifier]") {
+    auto m = seek_then_read(10 * kUs, 2000 * kUs);
+    const auto& g = only_group(m);
+    REQUIRE(g.fio.contains("thinktime"));
+    CHECK(opt(g, "thinktime").get<uint64_t>() >= 1900);
+    CHECK(opt(g, "thinktime").get<uint64_t>() <= 2100);
+}
