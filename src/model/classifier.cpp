@@ -322,6 +322,8 @@ struct Classifier::Impl {
     void on_uring_enter(ThreadState& t, const IoEvent& e) {
         ++t.uring_enters;
         if (e.count > 0 && e.ret > 0) ++t.uring_submit[static_cast<uint64_t>(e.ret)];
+        // A wait for completions: min_complete is what fio calls iodepth_batch_complete_min.
+        if ((e.flags & trace::kUringEnterGetevents) && e.count2 > 0) ++t.complete_min[e.count2];
     }
 
     void on_open(ThreadState& t, const IoEvent& e) {
@@ -931,6 +933,7 @@ struct GroupBuilder {
             }
             if (const ValueCounts& batches = uring_submit_batches(g); !batches.empty())
                 fio["iodepth_batch_submit"] = quantile_of(batches, 0.5);
+            if (!g.complete_min.empty()) fio["iodepth_batch_complete_min"] = quantile_of(g.complete_min, 0.5);
             if (g.uring_setup_flags & trace::kUringSetupSqpoll) fio["sqthread_poll"] = 1;
             if (g.uring_setup_flags & trace::kUringSetupIopoll) fio["hipri"] = 1;
         } else {

@@ -1,4 +1,5 @@
-// Round-trip fidelity: fio ground-truth jobs are traced (strace, through `iodiag model -- fio`),
+// Round-trip fidelity: fio ground-truth jobs are traced (strace, and bpf for a subset, through
+// `iodiag model -- fio`),
 // modelled, turned back into fio jobs by `iodiag reproduce`, and the generated options must equal
 // the originals; then the reproduction must run at the original's IOPS, both measured untraced on
 // this machine in the same test (strace slows the traced run far too much to compare with).
@@ -22,6 +23,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "bpf_harness.hpp"
 #include "fio/job_file.hpp"
 #include "fio_harness.hpp"
 
@@ -37,6 +39,7 @@ struct GroundTruth {
     const char* body;          // the options of the job's one section
     int seconds = 2;
     bool uring = false;        // strace sees no io_uring requests: assert only what it can know
+    const char* source = "strace";
 };
 
 // The options fio runs with when the original leaves them out, as the generated job spells them.
@@ -119,8 +122,9 @@ void record(const GroundTruth& truth, double original, double reproduced, int at
     if (!path || !*path) return;
     std::string options = wrong.empty() ? "all equal" : "";
     for (const auto& w : wrong) options += (options.empty() ? "" : "; ") + w;
-    std::ofstream(path, std::ios::app) << fmt::format("| {} | {:.0f} | {:.0f} | {:.2f} | {} | {} |\n", truth.name,
-                                                      original, reproduced, reproduced / original, attempts, options);
+    std::ofstream(path, std::ios::app) << fmt::format("| {} | {} | {:.0f} | {:.0f} | {:.2f} | {} | {} |\n", truth.name,
+                                                      truth.source, original, reproduced, reproduced / original,
+                                                      attempts, options);
 }
 
 // Checks the generated section against the original job; returns the options that differ
@@ -149,10 +153,10 @@ std::vector<std::string> check_options(const GroundTruth& truth, const fio::JobS
     // The original has no rate limit or think time: none may appear.
     for (const char* key : {"thinktime", "rate_iops", "rate"}) same(key);
     if (expected.count("iodepth_batch_submit")) same("iodepth_batch_submit");
-    // io_uring's completions, and its requests' rw, bs and offsets, live in the ring: strace
-    // cannot see them.
-    if (truth.uring) return wrong;
+    // The completions a program waits for are an argument of io_getevents and io_uring_enter.
     if (expected.count("iodepth_batch_complete_min")) same("iodepth_batch_complete_min");
+    // io_uring's requests (rw, bs, offsets) live in the ring: strace cannot see them.
+    if (truth.uring) return wrong;
     for (const char* key : {"rw", "bs", "size", "sync", "fsync", "fdatasync", "nrfiles"}) same(key);
     if (expected.count("rwmixread")) near("rwmixread", 5);
     if (expected.count("percentage_random")) near("percentage_random", 10);
@@ -160,15 +164,24 @@ std::vector<std::string> check_options(const GroundTruth& truth, const fio::JobS
 }
 
 void round_trip(const GroundTruth& truth) {
-    std::string missing = missing_tools({"fio", "strace"});
+    const std::string source = truth.source;
+    std::vector<std::string> tools{"fio"};
+    if (source == "strace") tools.push_back("strace");
+    std::string missing = missing_tools(tools);
     if (!missing.empty()) {
         WARN("skipped: not installed: " << missing);
         return;
     }
+    if (source == "bpf") {
+        if (auto why = bpf_unavailable(); !why.empty()) {
+            WARN("skipped: BPF: " << why);
+            return;
+        }
+    }
     MeasureLock lock;
     ScratchDir dir;
     auto model = model_fio_job(dir, "[" + std::string(truth.name) + "]\n" + truth.body + "\n", truth.seconds,
-                               {"--source", "strace"});
+                               {"--source", source});
     INFO("model: " << model::to_json(model).dump(2).substr(0, 4000));
     const std::string target = (dir.path() / "repro").string();
     Reproduction repro = generate(dir, target);
@@ -271,4 +284,28 @@ TEST_CASE("fidelity: io_uring random direct 4k reads at depth 32 (what strace ca
                 "rw=randread\nbs=4k\nioengine=io_uring\ndirect=1\niodepth=32\niodepth_batch_submit=8\n"
                 "iodepth_batch_complete_min=8\nsize=16m",
                 2, true});
+}
+
+// The bpf source sees every io_uring request and libaio iocb: everything is asserted.
+TEST_CASE("fidelity (bpf): io_uring random direct 4k reads at depth 32 in batches of 8", "[fidelity][fio][bpf]") {
+    round_trip({"io_uring-randread-qd32",
+                "rw=randread\nbs=4k\nioengine=io_uring\ndirect=1\niodepth=32\niodepth_batch_submit=8\n"
+                "iodepth_batch_complete_min=8\nsize=16m",
+                2, false, "bpf"});
+}
+
+TEST_CASE("fidelity (bpf): libaio random direct 4k writes, depth 8 in batches of 4", "[fidelity][fio][bpf]") {
+    round_trip({"libaio-randwrite-batch4",
+                "rw=randwrite\nbs=4k\nioengine=libaio\ndirect=1\niodepth=8\niodepth_batch_submit=4\n"
+                "iodepth_batch_complete_min=4\nsize=4m",
+                2, false, "bpf"});
+}
+
+TEST_CASE("fidelity (bpf): pvsync random 70/30 direct 16k, two jobs", "[fidelity][fio][bpf]") {
+    round_trip({"pvsync-randrw-jobs2", "rw=randrw\nrwmixread=70\nbs=16k\nioengine=pvsync\ndirect=1\nnumjobs=2\nsize=8m",
+                2, false, "bpf"});
+}
+
+TEST_CASE("fidelity (bpf): sync engine sequential 8k writes with fsync=16", "[fidelity][fio][bpf]") {
+    round_trip({"sync-write-fsync16", "rw=write\nbs=8k\nioengine=sync\nfsync=16\nsize=2m", 2, false, "bpf"});
 }

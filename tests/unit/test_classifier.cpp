@@ -267,20 +267,25 @@ TEST_CASE("io_uring seen only through syscalls: engine, depth bound and batch, r
     setup.count = 32;
     setup.ret = 7;
     s.classifier.on_event(setup);
+    // fio's pattern: submit a batch of 8, then wait for at least 4 completions.
     for (int i = 0; i < 500; ++i) {
-        IoEvent enter = s.base(9, Syscall::io_uring_enter, EventKind::uring_enter);
-        enter.fd = 7;
-        enter.count = 8;
-        enter.count2 = 1;
-        enter.flags = kUringEnterGetevents;
-        enter.ret = 8;
-        s.classifier.on_event(enter);
+        IoEvent submit = s.base(9, Syscall::io_uring_enter, EventKind::uring_enter);
+        submit.fd = 7;
+        submit.count = 8;
+        submit.ret = 8;
+        s.classifier.on_event(submit);
+        IoEvent wait = s.base(9, Syscall::io_uring_enter, EventKind::uring_enter);
+        wait.fd = 7;
+        wait.count2 = 4;
+        wait.flags = kUringEnterGetevents;
+        s.classifier.on_event(wait);
     }
     auto m = s.finish();
     const auto& g = only_group(m);
     CHECK(opt(g, "ioengine") == "io_uring");
     CHECK(opt(g, "iodepth") == 32);
     CHECK(opt(g, "iodepth_batch_submit") == 8);
+    CHECK(opt(g, "iodepth_batch_complete_min") == 4);
     CHECK(opt(g, "direct") == 1);
     CHECK_FALSE(g.fio.contains("rw"));
     CHECK_FALSE(g.fio.contains("bs"));
