@@ -211,10 +211,15 @@ private:
         uint64_t jobs = std::max<uint64_t>(1, integer_option(g.fio, "numjobs", 1));
         uint64_t nrfiles = std::max<uint64_t>(1, integer_option(g.fio, "nrfiles", 1));
         bool shared = jobs > 1 && !g.files.empty() && g.files.size() < jobs * nrfiles;
-        if (shared && !options_.placement.single_file)
-            s.add("filename_format", "$jobname.$filenum",
+        // Named files, not filename_format=$jobname.$filenum: with that, fio 3.33 runs only the
+        // first of the jobs that share a file (the others end at once with no IO).
+        if (shared && !options_.placement.single_file) {
+            std::string names;
+            for (uint64_t i = 0; i < nrfiles; ++i) names += fmt::format("{}{}.{}", i ? ":" : "", s.name, i);
+            s.add("filename", names,
                   fmt::format("the {} threads shared {}", g.threads.size(),
                               g.files.size() == 1 ? std::string("one file") : std::to_string(g.files.size()) + " files"));
+        }
         extent.copies = shared || options_.placement.single_file ? 1 : jobs;
         extents_.push_back(extent);
 

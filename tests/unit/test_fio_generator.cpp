@@ -211,13 +211,13 @@ TEST_CASE("threads that shared their files share them in the reproduction", "[fi
     auto job = generate_job(model_of({g}), {scratch(), 0, ""});
     REQUIRE(job);
     const JobSection* s = job->job.find(job->sections[0]);
-    CHECK(s->get("filename_format") == "$jobname.$filenum");
+    CHECK(s->get("filename") == job->sections[0] + ".0");
     CHECK(job->footprint == 32u << 20);  // one copy, not three
 
     g.files = {{"/d/0", "regular", 0, 1, 1}, {"/d/1", "regular", 0, 1, 1}, {"/d/2", "regular", 0, 1, 1}};
     job = generate_job(model_of({g}), {scratch(), 0, ""});
     REQUIRE(job);
-    CHECK_FALSE(job->job.find(job->sections[0])->get("filename_format"));
+    CHECK_FALSE(job->job.find(job->sections[0])->get("filename"));
     CHECK(job->footprint == 3u * (32u << 20));
 }
 
