@@ -15,6 +15,7 @@
 #include <catch2/catch.hpp>
 
 #include "common/subprocess.hpp"
+#include "fio_harness.hpp"
 
 namespace iodiag::test {
 
@@ -69,12 +70,7 @@ inline std::string must_run(const std::vector<std::string>& argv) {
     return run->out;
 }
 
-inline std::string missing_tools(const std::vector<std::string>& tools) {
-    std::string missing;
-    for (const auto& tool : tools)
-        if (!find_in_path(tool)) missing += (missing.empty() ? "" : ", ") + tool;
-    return missing;
-}
+using iodiag::testing::missing_tools;
 
 }  // namespace iodiag::test
 
