@@ -37,6 +37,8 @@ struct iodiag_block_totals {
     __u64 dropped;       /* records lost: ring buffer full */
     __u64 untracked;     /* no room in the in-flight map */
     __s64 in_flight;     /* requests issued and not completed (seen by this trace) */
+    __u64 missed;        /* issued requests whose completion was never seen (found when the
+                            request was reused): no record, left out of in_flight */
 };
 
 #endif

@@ -27,7 +27,7 @@ namespace iodiag::trace {
 namespace {
 
 static_assert(sizeof(iodiag_block_rq) == 64, "block.h record layout changed: update both sides");
-static_assert(sizeof(iodiag_block_totals) == 13 * 8, "block.h totals are 64-bit counters only");
+static_assert(sizeof(iodiag_block_totals) == 14 * 8, "block.h totals are 64-bit counters only");
 
 constexpr uint64_t kRescanNs = 500'000'000;  // look for newly opened files twice a second
 
@@ -211,6 +211,8 @@ void BpfBlockTracer::collect_totals(model::ordered_json& totals) const {
         d["errors"] = t.errors;
         d["untracked"] = t.untracked;
         d["dropped"] = t.dropped;
+        d["missed_completions"] = t.missed;
+        d["in_flight_at_end"] = t.in_flight;  // issued, not completed when the trace ended
         out[block_device_name(dev)] = std::move(d);
     }
     totals[std::string(name())] = std::move(out);
@@ -218,7 +220,7 @@ void BpfBlockTracer::collect_totals(model::ordered_json& totals) const {
 
 uint64_t BpfBlockTracer::dropped() const {
     uint64_t lost = 0;
-    for (const auto& [dev, t] : impl_->read_totals()) lost += t.dropped + t.untracked;
+    for (const auto& [dev, t] : impl_->read_totals()) lost += t.dropped + t.untracked;  // missed completions are the kernel's, shown in the totals
     return lost;
 }
 
