@@ -406,8 +406,11 @@ void parse_exit(sv s, StraceLine& out) {
 }
 
 void parse_body(sv s, StraceLine& out) {
-    if (s.starts_with("strace: ") || s.starts_with("[ Process ") || s.starts_with("> ")) {
-        out.kind = StraceLineKind::info;  // strace's messages; "> " is a -k stack frame
+    if (s.starts_with("strace: ") || s.starts_with("[ Process ") || s.starts_with("> ") ||
+        s.ends_with("<detached ...>")) {
+        // strace's messages; "> " is a -k stack frame; "read(3,  <detached ...>" is a call
+        // strace stopped watching when it detached (Ctrl-C, --duration): it never completes.
+        out.kind = StraceLineKind::info;
     } else if (consume(s, "--- ")) {
         parse_signal(s, out);
     } else if (consume(s, "+++ ")) {

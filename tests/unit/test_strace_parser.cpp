@@ -227,6 +227,9 @@ TEST_CASE("strace line: exits and kills", "[strace]") {
 TEST_CASE("strace line: strace's own messages are info", "[strace]") {
     CHECK(parse_strace_line("strace: Process 123 attached").kind == StraceLineKind::info);
     CHECK(parse_strace_line("strace: Process 123 detached").kind == StraceLineKind::info);
+    // A call in progress when strace detached: never completes, and is not a bad line.
+    CHECK(parse_strace_line("123   pread64(3,  <detached ...>").kind == StraceLineKind::info);
+    CHECK(parse_strace_line("[pid 124] <... read resumed> <detached ...>").kind == StraceLineKind::info);
     CHECK(parse_strace_line("strace: Process 4983 attached with 3 threads").kind ==
           StraceLineKind::info);
     CHECK(parse_strace_line("[ Process PID=1234 runs in 32 bit mode. ]").kind ==
