@@ -74,9 +74,7 @@ struct Pipeline {
     trace::SyscallDecoder decoder{classifier, files};
 
     static model::ClassifierOptions classifier_options(const std::string& source_kind) {
-        model::ClassifierOptions options;
-        options.source_kind = source_kind;
-        return options;
+        return model::ClassifierOptions::for_source(source_kind);
     }
 
     // A text trace's first unreadable line, shown under the summary.

@@ -642,3 +642,25 @@ TEST_CASE("a reader that waits 2 ms after each read has thinktime, seeks or not"
     CHECK(opt(g, "thinktime").get<uint64_t>() >= 1900);
     CHECK(opt(g, "thinktime").get<uint64_t>() <= 2100);
 }
+
+TEST_CASE("gaps of 500 µs are think time under bpf, tracer overhead under strace and perf", "[classifier]") {
+    auto model_with = [](const std::string& source) {
+        Stream s(model::ClassifierOptions::for_source(source));
+        uint32_t f = s.file("/data/paced");
+        for (uint64_t i = 0; i < 2000; ++i) {
+            s.data(3, Syscall::pwrite64, IoDir::write, f, (i * 7919 % 1024) * 4096, 4096,
+                   kOpenFlagsKnown | kOpenWrite | kOpenDirect, 70 * kUs);
+            s.now += 500 * kUs;
+        }
+        return s.finish();
+    };
+    auto bpf = model_with("bpf");
+    REQUIRE(only_group(bpf).fio.contains("thinktime"));
+    CHECK(opt(only_group(bpf), "thinktime").get<uint64_t>() >= 450);
+    for (const char* source : {"strace", "perf"}) {
+        INFO(source);
+        auto m = model_with(source);
+        CHECK_FALSE(only_group(m).fio.contains("thinktime"));
+        CHECK_FALSE(only_group(m).fio.contains("rate_iops"));
+    }
+}
