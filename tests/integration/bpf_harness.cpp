@@ -13,6 +13,16 @@
 
 namespace iodiag::testing {
 
+std::string bpf_source_unusable() {
+    static const std::string why = [] {
+        ScratchDir dir;
+        auto run = run_iodiag({"model", "--source", "bpf", "-o", (dir.path() / "m.json").string(), "--", "true"});
+        if (run.exit_code == 7) return std::string();  // traced, and `true` does no file IO
+        return "iodiag model --source bpf exits " + std::to_string(run.exit_code) + ": " + run.err;
+    }();
+    return why;
+}
+
 std::string bpf_unavailable() {
     auto features = trace::probe_bpf_features();
     return features ? std::string() : features.error().message;

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "fio_harness.hpp"
 #include "trace/bpf_tracer.hpp"
 #include "trace/io_event.hpp"
 
@@ -13,6 +14,10 @@ namespace iodiag::testing {
 
 // Why BPF tracing cannot run here ("" when it can): not root, no BTF, nothing attaches.
 std::string bpf_unavailable();
+
+// Why `iodiag model --source bpf` cannot trace here ("" when it can), from iodiag's own message:
+// it names what is missing (root, BTF, an attach kind, a locked-down kernel). Asked once.
+std::string bpf_source_unusable();
 
 // Why `fresh` (a tracer not loaded yet) cannot load and attach here, "" when it can; it is
 // detached again before returning.
@@ -52,3 +57,18 @@ TracedRun run_traced(const std::vector<std::string>& argv, const std::vector<tra
 std::string write_fio_job(const std::string& directory, const std::string& job_body, int seconds);
 
 }  // namespace iodiag::testing
+
+// Skips the test case (with a WARN naming why) when a tool is missing or the bpf source cannot
+// trace here.
+#define SKIP_UNLESS_BPF_SOURCE(...)                                                                     \
+    do {                                                                                         \
+        std::string missing_ = ::iodiag::testing::missing_tools({__VA_ARGS__});                  \
+        if (!missing_.empty()) {                                                                 \
+            WARN("skipped: not installed: " << missing_);                                        \
+            return;                                                                              \
+        }                                                                                        \
+        if (std::string why_ = ::iodiag::testing::bpf_source_unusable(); !why_.empty()) {        \
+            WARN("skipped: the bpf source does not work here: " << why_);                        \
+            return;                                                                              \
+        }                                                                                        \
+    } while (0)

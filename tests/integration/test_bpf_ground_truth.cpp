@@ -6,37 +6,13 @@
 #include <cstdlib>
 #include <map>
 
+#include "bpf_harness.hpp"
 #include "fio_harness.hpp"
 
 using namespace iodiag;
 using namespace iodiag::testing;
 
 namespace {
-
-// Why `iodiag model --source bpf` cannot trace here ("" when it can), from iodiag's own message:
-// it names what is missing (root, BTF, an attach kind, a locked-down kernel).
-std::string bpf_unusable() {
-    static const std::string why = [] {
-        ScratchDir dir;
-        auto run = run_iodiag({"model", "--source", "bpf", "-o", (dir.path() / "m.json").string(), "--", "true"});
-        if (run.exit_code == 7) return std::string();  // traced, and `true` does no file IO
-        return "iodiag model --source bpf exits " + std::to_string(run.exit_code) + ": " + run.err;
-    }();
-    return why;
-}
-
-#define SKIP_UNLESS_BPF(...)                                          \
-    do {                                                              \
-        std::string missing = missing_tools({__VA_ARGS__});           \
-        if (!missing.empty()) {                                       \
-            WARN("skipped: not installed: " << missing);              \
-            return;                                                   \
-        }                                                             \
-        if (std::string why = bpf_unusable(); !why.empty()) {         \
-            WARN("skipped: the bpf source does not work here: " << why); \
-            return;                                                   \
-        }                                                             \
-    } while (0)
 
 const std::vector<std::string> kBpf = {"--source", "bpf"};
 const std::vector<std::string> kStrace = {"--source", "strace"};
@@ -91,7 +67,7 @@ Pair model_both(const std::string& job, int seconds = 2) {
 }  // namespace
 
 TEST_CASE("bpf: sequential buffered psync reads of 128k", "[bpf][fio]") {
-    SKIP_UNLESS_BPF("fio", "strace");
+    SKIP_UNLESS_BPF_SOURCE("fio", "strace");
     auto p = model_both("[seqread]\nrw=read\nbs=128k\nioengine=psync\nsize=64m\n");
     const auto& g = single_group(p.bpf);
     CHECK(option(g, "rw") == "read");
@@ -108,7 +84,7 @@ TEST_CASE("bpf: sequential buffered psync reads of 128k", "[bpf][fio]") {
 }
 
 TEST_CASE("bpf: random direct psync writes of 4k", "[bpf][fio]") {
-    SKIP_UNLESS_BPF("fio", "strace");
+    SKIP_UNLESS_BPF_SOURCE("fio", "strace");
     auto p = model_both("[randwrite]\nrw=randwrite\nbs=4k\nioengine=psync\ndirect=1\nsize=32m\n");
     const auto& g = single_group(p.bpf);
     CHECK(option(g, "rw") == "randwrite");
@@ -122,7 +98,7 @@ TEST_CASE("bpf: random direct psync writes of 4k", "[bpf][fio]") {
 }
 
 TEST_CASE("bpf: randrw 70/30 4k with numjobs=4 (processes)", "[bpf][fio]") {
-    SKIP_UNLESS_BPF("fio", "strace");
+    SKIP_UNLESS_BPF_SOURCE("fio", "strace");
     auto p = model_both("[mix]\nrw=randrw\nrwmixread=70\nbs=4k\nioengine=psync\nnumjobs=4\nsize=16m\n");
     const auto& g = single_group(p.bpf);
     CHECK(option(g, "rw") == "randrw");
@@ -138,7 +114,7 @@ TEST_CASE("bpf: randrw 70/30 4k with numjobs=4 (processes)", "[bpf][fio]") {
 }
 
 TEST_CASE("bpf: sequential 4k writes with fdatasync=1", "[bpf][fio]") {
-    SKIP_UNLESS_BPF("fio", "strace");
+    SKIP_UNLESS_BPF_SOURCE("fio", "strace");
     auto p = model_both("[log]\nrw=write\nbs=4k\nioengine=psync\nfdatasync=1\nsize=16m\n");
     const auto& g = single_group(p.bpf);
     CHECK(option(g, "rw") == "write");
@@ -151,7 +127,7 @@ TEST_CASE("bpf: sequential 4k writes with fdatasync=1", "[bpf][fio]") {
 }
 
 TEST_CASE("bpf: sequential 4k writes with fsync=4", "[bpf][fio]") {
-    SKIP_UNLESS_BPF("fio", "strace");
+    SKIP_UNLESS_BPF_SOURCE("fio", "strace");
     auto p = model_both("[log]\nrw=write\nbs=4k\nioengine=psync\nfsync=4\nsize=16m\n");
     const auto& g = single_group(p.bpf);
     CHECK(option(g, "rw") == "write");
@@ -162,7 +138,7 @@ TEST_CASE("bpf: sequential 4k writes with fsync=4", "[bpf][fio]") {
 }
 
 TEST_CASE("bpf: libaio random direct reads of 8k at iodepth 16, per-request latency", "[bpf][fio]") {
-    SKIP_UNLESS_BPF("fio", "strace");
+    SKIP_UNLESS_BPF_SOURCE("fio", "strace");
     auto p = model_both("[aio]\nrw=randread\nbs=8k\nioengine=libaio\ndirect=1\niodepth=16\nsize=32m\n");
     const auto& g = single_group(p.bpf);
     CHECK(option(g, "ioengine") == "libaio");
@@ -182,7 +158,7 @@ TEST_CASE("bpf: libaio random direct reads of 8k at iodepth 16, per-request late
 }
 
 TEST_CASE("bpf: libaio random direct writes of 16k at iodepth 8", "[bpf][fio]") {
-    SKIP_UNLESS_BPF("fio", "strace");
+    SKIP_UNLESS_BPF_SOURCE("fio", "strace");
     auto p = model_both("[aio]\nrw=randwrite\nbs=16k\nioengine=libaio\ndirect=1\niodepth=8\nsize=32m\n");
     const auto& g = single_group(p.bpf);
     CHECK(option(g, "ioengine") == "libaio");
@@ -196,7 +172,7 @@ TEST_CASE("bpf: libaio random direct writes of 16k at iodepth 8", "[bpf][fio]") 
 }
 
 TEST_CASE("bpf: psync randrw 60/40 8k buffered, numjobs=3 as threads", "[bpf][fio]") {
-    SKIP_UNLESS_BPF("fio", "strace");
+    SKIP_UNLESS_BPF_SOURCE("fio", "strace");
     auto p = model_both("[mix]\nrw=randrw\nrwmixread=60\nbs=8k\nioengine=psync\nnumjobs=3\nthread=1\nsize=16m\n");
     const auto& g = single_group(p.bpf);
     CHECK(option(g, "rw") == "randrw");
@@ -213,7 +189,7 @@ TEST_CASE("bpf: psync randrw 60/40 8k buffered, numjobs=3 as threads", "[bpf][fi
 }
 
 TEST_CASE("bpf: one process, a sequential sync-write log thread and random-read threads", "[bpf][fio]") {
-    SKIP_UNLESS_BPF("fio", "strace");
+    SKIP_UNLESS_BPF_SOURCE("fio", "strace");
     const std::string job =
         "[log]\nthread=1\nrw=write\nbs=4k\nioengine=psync\nfdatasync=1\nsize=16m\n"
         "[readers]\nthread=1\nrw=randread\nbs=4k\nioengine=psync\nnumjobs=2\nsize=32m\n";

@@ -18,6 +18,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/subprocess.hpp"
+#include "bpf_harness.hpp"
 #include "fio_harness.hpp"
 #include "model/classifier.hpp"
 #include "trace/bpf_source.hpp"
@@ -28,30 +29,6 @@ namespace fs = std::filesystem;
 using std::chrono::milliseconds;
 
 namespace {
-
-// Why the bpf source cannot trace here ("" when it can), in iodiag's own words.
-std::string bpf_unusable() {
-    static const std::string why = [] {
-        ScratchDir dir;
-        auto run = run_iodiag({"model", "--source", "bpf", "-o", (dir.path() / "m.json").string(), "--", "true"});
-        if (run.exit_code == 7) return std::string();  // traced; `true` does no file IO
-        return "iodiag model --source bpf exits " + std::to_string(run.exit_code) + ": " + run.err;
-    }();
-    return why;
-}
-
-#define SKIP_UNLESS_BPF(...)                                             \
-    do {                                                                 \
-        std::string missing = missing_tools({__VA_ARGS__});              \
-        if (!missing.empty()) {                                          \
-            WARN("skipped: not installed: " << missing);                 \
-            return;                                                      \
-        }                                                                \
-        if (std::string why = bpf_unusable(); !why.empty()) {            \
-            WARN("skipped: the bpf source does not work here: " << why); \
-            return;                                                      \
-        }                                                                \
-    } while (0)
 
 // BPF objects a process holds, by kernel id, read from its fds' fdinfo.
 struct BpfIds {
@@ -161,7 +138,7 @@ public:
 }  // namespace
 
 TEST_CASE("bpf: nothing stays loaded when the source object goes (in-process)", "[bpf][teardown]") {
-    SKIP_UNLESS_BPF("bpftool", "dd");
+    SKIP_UNLESS_BPF_SOURCE("bpftool", "dd");
     ScratchDir dir;
     trace::BpfOptions options;
     options.command = {"sh", "-c", "dd if=/dev/zero of=" + (dir.path() / "f").string() + " bs=4k count=64 2>/dev/null"};
@@ -189,7 +166,7 @@ TEST_CASE("bpf: nothing stays loaded when the source object goes (in-process)", 
 }
 
 TEST_CASE("bpf: a failed start leaves nothing behind and the held command never runs", "[bpf][teardown]") {
-    SKIP_UNLESS_BPF("bpftool");
+    SKIP_UNLESS_BPF_SOURCE("bpftool");
     trace::BpfOptions options;
     options.command = {"no-such-command-iodiag"};
     auto source = trace::BpfSource::start(options);
@@ -199,7 +176,7 @@ TEST_CASE("bpf: a failed start leaves nothing behind and the held command never 
 }
 
 TEST_CASE("bpf: --duration end detaches everything and writes a complete model", "[bpf][teardown]") {
-    SKIP_UNLESS_BPF("bpftool", "dd");
+    SKIP_UNLESS_BPF_SOURCE("bpftool", "dd");
     ScratchDir dir;
     auto target = spawn({{"sh", "-c", writer_loop(dir)}});
     REQUIRE(target);
@@ -215,7 +192,7 @@ TEST_CASE("bpf: --duration end detaches everything and writes a complete model",
 }
 
 TEST_CASE("bpf: SIGINT ends the trace, detaches, and still writes the model", "[bpf][teardown]") {
-    SKIP_UNLESS_BPF("bpftool", "dd");
+    SKIP_UNLESS_BPF_SOURCE("bpftool", "dd");
     ScratchDir dir;
     auto f = run_and_check_teardown(dir, {"model", "--source", "bpf", "-o", (dir.path() / "model.json").string(),
                                           "--", "sh", "-c", writer_loop(dir)},
@@ -230,7 +207,7 @@ TEST_CASE("bpf: SIGINT ends the trace, detaches, and still writes the model", "[
 }
 
 TEST_CASE("bpf: SIGTERM ends the trace, detaches, and still writes the model", "[bpf][teardown]") {
-    SKIP_UNLESS_BPF("bpftool", "dd");
+    SKIP_UNLESS_BPF_SOURCE("bpftool", "dd");
     ScratchDir dir;
     auto f = run_and_check_teardown(dir, {"model", "--source", "bpf", "-o", (dir.path() / "model.json").string(),
                                           "--", "sh", "-c", writer_loop(dir)},
@@ -244,7 +221,7 @@ TEST_CASE("bpf: SIGTERM ends the trace, detaches, and still writes the model", "
 }
 
 TEST_CASE("bpf: the target exiting ends the trace and detaches", "[bpf][teardown]") {
-    SKIP_UNLESS_BPF("bpftool", "dd");
+    SKIP_UNLESS_BPF_SOURCE("bpftool", "dd");
     ScratchDir dir;
     const std::string work = "sleep 0.5; dd if=/dev/zero of=" + (dir.path() / "f").string() +
                              " bs=8k count=200 oflag=direct 2>/dev/null";
@@ -261,7 +238,7 @@ TEST_CASE("bpf: the target exiting ends the trace and detaches", "[bpf][teardown
 }
 
 TEST_CASE("bpf: --pid without --children traces one process (fio threads)", "[bpf][fio]") {
-    SKIP_UNLESS_BPF("fio");
+    SKIP_UNLESS_BPF_SOURCE("fio");
     ScratchDir dir;
     const std::string job = (dir.path() / "job.fio").string();
     std::ofstream(job) << "[global]\ndirectory=" << dir.path().string()
@@ -288,7 +265,7 @@ TEST_CASE("bpf: --pid without --children traces one process (fio threads)", "[bp
 }
 
 TEST_CASE("bpf: --pid --children follows job processes forked before the attach", "[bpf][fio]") {
-    SKIP_UNLESS_BPF("fio");
+    SKIP_UNLESS_BPF_SOURCE("fio");
     ScratchDir dir;
     const std::string job = (dir.path() / "job.fio").string();
     std::ofstream(job) << "[global]\ndirectory=" << dir.path().string()
@@ -313,7 +290,7 @@ TEST_CASE("bpf: --pid --children follows job processes forked before the attach"
 }
 
 TEST_CASE("bpf: auto falls back for a user without BPF rights, and says why", "[bpf][auto]") {
-    SKIP_UNLESS_BPF("setpriv", "strace", "dd");
+    SKIP_UNLESS_BPF_SOURCE("setpriv", "strace", "dd");
     // A folder user nobody can write, and a binary it can run.
     char templ[] = "/tmp/iodiag-nobody-XXXXXX";
     REQUIRE(mkdtemp(templ));
@@ -362,7 +339,7 @@ TEST_CASE("bpf: auto falls back for a user without BPF rights, and says why", "[
 }
 
 TEST_CASE("bpf: auto falls back inside a pid namespace, and says why", "[bpf][auto]") {
-    SKIP_UNLESS_BPF("unshare", "strace", "dd");
+    SKIP_UNLESS_BPF_SOURCE("unshare", "strace", "dd");
     ScratchDir dir;
     const std::string model = (dir.path() / "model.json").string();
     auto run = run_capture({"unshare", "--pid", "--fork", "--mount-proc", IODIAG_BINARY, "model", "-o", model,

@@ -6,24 +6,14 @@
 #include <vector>
 
 #include "fio/iolog_replay.hpp"
+#include "temp_dir.hpp"
 
 using namespace iodiag;
 using namespace iodiag::fio;
 namespace fs = std::filesystem;
+using iodiag::testing::TempDir;
 
 namespace {
-
-struct TempDir {
-    fs::path path;
-    TempDir() {
-        std::string templ = (fs::temp_directory_path() / "iodiag-unit-XXXXXX").string();
-        path = mkdtemp(templ.data());
-    }
-    ~TempDir() {
-        std::error_code ec;
-        fs::remove_all(path, ec);
-    }
-};
 
 std::vector<std::string> lines_of(const std::string& path) {
     std::ifstream in(path);

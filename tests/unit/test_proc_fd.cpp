@@ -15,24 +15,14 @@
 
 #include "trace/io_event.hpp"
 #include "trace/proc_fd.hpp"
+#include "temp_dir.hpp"
 
 using namespace iodiag;
 using namespace iodiag::trace;
 namespace fs = std::filesystem;
+using iodiag::testing::TempDir;
 
 namespace {
-
-struct TempDir {
-    fs::path path;
-    TempDir() {
-        std::string templ = (fs::temp_directory_path() / "iodiag-procfs-XXXXXX").string();
-        path = mkdtemp(templ.data());
-    }
-    ~TempDir() {
-        std::error_code ec;
-        fs::remove_all(path, ec);
-    }
-};
 
 void write_file(const fs::path& path, const std::string& text) {
     fs::create_directories(path.parent_path());
