@@ -84,17 +84,26 @@ static __always_inline __u8 op_of(__u32 req_op)
     }
 }
 
-static __always_inline void info_of_rq(struct request *rq, struct rq_info *i)
+// `btf` (a constant in each program) picks plain loads through the tp_btf program's trusted
+// request pointer over probe-read helper calls, which cost ~30 ns each on a virtual machine.
+static __always_inline void info_of_rq(struct request *rq, struct rq_info *i, const int btf)
 {
     struct gendisk *disk = 0;
     if (bpf_core_field_exists(rq->q->disk))
-        disk = BPF_CORE_READ(rq, q, disk);
+        disk = btf ? rq->q->disk : BPF_CORE_READ(rq, q, disk);
     else
         disk = BPF_CORE_READ((struct request___old *)rq, rq_disk);
+    if (btf) {
+        i->dev = disk ? (disk->major << 20 | disk->first_minor) : 0;
+        i->sector = rq->__sector;
+        i->bytes = rq->__data_len;
+        i->op = op_of(rq->cmd_flags & 0xff);  // REQ_OP_MASK
+        return;
+    }
     i->dev = disk ? (BPF_CORE_READ(disk, major) << 20 | BPF_CORE_READ(disk, first_minor)) : 0;
     i->sector = BPF_CORE_READ(rq, __sector);
     i->bytes = BPF_CORE_READ(rq, __data_len);
-    i->op = op_of(BPF_CORE_READ(rq, cmd_flags) & 0xff);  // REQ_OP_MASK
+    i->op = op_of(BPF_CORE_READ(rq, cmd_flags) & 0xff);
 }
 
 // rwbs: [F]{R|W|D|F|N}[F][A][S][M]: a leading F before R/W/D/N is a preflush, not the operation.
@@ -251,26 +260,26 @@ static __always_inline void on_complete(struct rq_key *key, struct rq_info *i, _
 
 #define RQ_KEY(rq) struct rq_key key = {.id = (__u64)(rq), .sector = 0}
 
-static __always_inline void rq_insert(struct request *rq)
+static __always_inline void rq_insert(struct request *rq, const int btf)
 {
     struct rq_info i = {};
-    info_of_rq(rq, &i);
+    info_of_rq(rq, &i, btf);
     RQ_KEY(rq);
     on_insert(&key, &i);
 }
 
-static __always_inline void rq_issue(struct request *rq)
+static __always_inline void rq_issue(struct request *rq, const int btf)
 {
     struct rq_info i = {};
-    info_of_rq(rq, &i);
+    info_of_rq(rq, &i, btf);
     RQ_KEY(rq);
     on_issue(&key, &i);
 }
 
-static __always_inline void rq_requeue(struct request *rq)
+static __always_inline void rq_requeue(struct request *rq, const int btf)
 {
     struct rq_info i = {};
-    info_of_rq(rq, &i);
+    info_of_rq(rq, &i, btf);
     RQ_KEY(rq);
     on_requeue(&key, &i);
 }
@@ -281,41 +290,41 @@ static __always_inline void rq_merge(struct request *rq)
     on_merge(&key);
 }
 
-static __always_inline void rq_complete(struct request *rq, int error, unsigned int nr_bytes)
+static __always_inline void rq_complete(struct request *rq, int error, unsigned int nr_bytes, const int btf)
 {
     struct rq_info i = {};
-    info_of_rq(rq, &i);
+    info_of_rq(rq, &i, btf);
     RQ_KEY(rq);
     on_complete(&key, &i, error, nr_bytes);
 }
 
 SEC("tp_btf/block_rq_insert")
-int BPF_PROG(block_insert_btf, struct request *rq) { rq_insert(rq); return 0; }
+int BPF_PROG(block_insert_btf, struct request *rq) { rq_insert(rq, 1); return 0; }
 SEC("tp_btf/block_rq_issue")
-int BPF_PROG(block_issue_btf, struct request *rq) { rq_issue(rq); return 0; }
+int BPF_PROG(block_issue_btf, struct request *rq) { rq_issue(rq, 1); return 0; }
 SEC("tp_btf/block_rq_requeue")
-int BPF_PROG(block_requeue_btf, struct request *rq) { rq_requeue(rq); return 0; }
+int BPF_PROG(block_requeue_btf, struct request *rq) { rq_requeue(rq, 1); return 0; }
 SEC("tp_btf/block_rq_merge")
 int BPF_PROG(block_merge_btf, struct request *rq) { rq_merge(rq); return 0; }
 SEC("tp_btf/block_rq_complete")
 int BPF_PROG(block_complete_btf, struct request *rq, int error, unsigned int nr_bytes)
 {
-    rq_complete(rq, error, nr_bytes);
+    rq_complete(rq, error, nr_bytes, 1);
     return 0;
 }
 
 SEC("raw_tp/block_rq_insert")
-int BPF_PROG(block_insert_raw, struct request *rq) { rq_insert(rq); return 0; }
+int BPF_PROG(block_insert_raw, struct request *rq) { rq_insert(rq, 0); return 0; }
 SEC("raw_tp/block_rq_issue")
-int BPF_PROG(block_issue_raw, struct request *rq) { rq_issue(rq); return 0; }
+int BPF_PROG(block_issue_raw, struct request *rq) { rq_issue(rq, 0); return 0; }
 SEC("raw_tp/block_rq_requeue")
-int BPF_PROG(block_requeue_raw, struct request *rq) { rq_requeue(rq); return 0; }
+int BPF_PROG(block_requeue_raw, struct request *rq) { rq_requeue(rq, 0); return 0; }
 SEC("raw_tp/block_rq_merge")
 int BPF_PROG(block_merge_raw, struct request *rq) { rq_merge(rq); return 0; }
 SEC("raw_tp/block_rq_complete")
 int BPF_PROG(block_complete_raw, struct request *rq, int error, unsigned int nr_bytes)
 {
-    rq_complete(rq, error, nr_bytes);
+    rq_complete(rq, error, nr_bytes, 0);
     return 0;
 }
 

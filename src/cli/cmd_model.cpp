@@ -1,5 +1,6 @@
 #include "cli/cmd_model.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <ctime>
 #include <filesystem>
@@ -10,6 +11,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include "analysis/block_stats.hpp"
 #include "cli/exit_codes.hpp"
 #include "cli/output_path.hpp"
 #include "common/table.hpp"
@@ -18,6 +20,7 @@
 #include "model/workload_model.hpp"
 #include "trace/bpf_source.hpp"
 #include "trace/file_stat.hpp"
+#include "trace/kernel_ids.hpp"
 #include "trace/perf_source.hpp"
 #include "trace/proc_fd.hpp"
 #include "trace/strace_parser.hpp"
@@ -67,10 +70,26 @@ std::string sync_cell(const model::ordered_json& fio) {
     return cell.empty() ? "-" : cell;
 }
 
+// Syscalls and async requests go to the classifier, block requests to the device statistics.
+class ModelSink final : public trace::EventSink {
+public:
+    ModelSink(model::Classifier& classifier, analysis::BlockStats& block)
+        : classifier_(classifier), block_(block) {}
+    void on_event(const trace::IoEvent& event) override { classifier_.on_event(event); }
+    void on_async(const trace::AsyncRequest& request) override { classifier_.on_async(request); }
+    void on_block(const trace::BlockRequest& request) override { block_.add(request); }
+
+private:
+    model::Classifier& classifier_;
+    analysis::BlockStats& block_;
+};
+
 struct Pipeline {
     explicit Pipeline(const std::string& source_kind) : classifier(classifier_options(source_kind)) {}
     trace::FileTable files;
     model::Classifier classifier;
+    analysis::BlockStats block;
+    ModelSink sink{classifier, block};
     trace::SyscallDecoder decoder{classifier, files};
 
     static model::ClassifierOptions classifier_options(const std::string& source_kind) {
@@ -85,6 +104,45 @@ struct Pipeline {
 void note_first_bad(Pipeline& pipeline, const trace::ReaderStats& stats) {
     pipeline.first_bad_line = stats.first_bad_line;
     pipeline.first_bad_text = stats.first_bad_text;
+}
+
+// The value below which half of the counted samples lie.
+uint64_t median_of(const model::ValueCounts& counts) {
+    uint64_t total = 0;
+    for (const auto& [value, times] : counts) total += times;
+    uint64_t seen = 0;
+    for (const auto& [value, times] : counts)
+        if ((seen += times) * 2 >= total) return value;
+    return 0;
+}
+
+uint64_t most_common(const model::ValueCounts& counts) {
+    auto it = std::max_element(counts.begin(), counts.end(),
+                               [](const auto& a, const auto& b) { return a.second < b.second; });
+    return it == counts.end() ? 0 : it->first;
+}
+
+// What the block layer saw on each device under the target's files.
+std::string device_table(const std::vector<model::DeviceEvidence>& devices) {
+    using Align = Table::Align;
+    Table table({{"device", Align::left},  {"requests", Align::right}, {"read%", Align::right},
+                 {"size", Align::right},   {"consec%", Align::right},     {"depth p50", Align::right},
+                 {"Q2D p50/p99 us", Align::right}, {"D2C p50/p99 us", Align::right},
+                 {"target's%", Align::right}});
+    const auto percent = [](uint64_t part, uint64_t whole) {
+        return whole ? fmt::format("{:.0f}", 100.0 * static_cast<double>(part) / static_cast<double>(whole))
+                     : std::string("-");
+    };
+    const auto latency = [](const model::Percentiles& p) {
+        return p.count ? fmt::format("{:.0f}/{:.0f}", p.p50, p.p99) : std::string("-");
+    };
+    for (const auto& d : devices)
+        table.add_row({d.name, std::to_string(d.requests), percent(d.reads, d.reads + d.writes),
+                       fio_size(most_common(d.sizes)),
+                       percent(d.pattern.consecutive, d.pattern.ops),
+                       std::to_string(median_of(d.in_device)), latency(d.q2d_us), latency(d.d2c_us),
+                       percent(d.attributed, d.requests)});
+    return table.render();
 }
 
 void print_summary(const model::WorkloadModel& model, const Pipeline& pipeline,
@@ -111,6 +169,8 @@ void print_summary(const model::WorkloadModel& model, const Pipeline& pipeline,
                        std::to_string(group.files.size())});
     }
     fmt::print("{}\n", table.render());
+
+    if (!model.devices.empty()) fmt::print("{}\n", device_table(model.devices));
 
     for (const auto& group : model.groups)
         for (const auto& [dimension, why] : group.unknown)
@@ -246,7 +306,7 @@ Result<int> trace_perf(const ModelOptions& options, Pipeline& pipeline,
 
 Result<int> trace_bpf(const ModelOptions& options, trace::BpfSource& source, Pipeline& pipeline,
                       model::WorkloadModel& base, const std::string& why) {
-    auto run = source.run(pipeline.classifier, pipeline.files);
+    auto run = source.run(pipeline.sink, pipeline.files);
     if (!run) return tl::unexpected(run.error());
     if (run->reason == trace::StopReason::aborted) {
         std::fprintf(stderr, "iodiag: aborted; no model written\n");
@@ -404,6 +464,7 @@ int run_model(const ModelOptions& options) {
 
     base.source.events = pipeline->classifier.io_events();
     model::WorkloadModel model = pipeline->classifier.finish(pipeline->files, std::move(base));
+    model.devices = pipeline->block.devices([](uint32_t dev) { return trace::block_device_name(dev); });
     if (model.source.events == 0 || model.groups.empty())
         return report_error({ErrorKind::no_io,
                              model.source.kind == "bpf"

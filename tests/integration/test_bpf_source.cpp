@@ -9,6 +9,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <fstream>
 #include <functional>
@@ -22,6 +23,7 @@
 #include "fio_harness.hpp"
 #include "model/classifier.hpp"
 #include "trace/bpf_source.hpp"
+#include "trace/kernel_ids.hpp"
 
 using namespace iodiag;
 using namespace iodiag::testing;
@@ -235,6 +237,26 @@ TEST_CASE("bpf: the target exiting ends the trace and detaches", "[bpf][teardown
     for (const auto& g : f.model.at("groups"))
         if (g.at("fio").value("bs", "") == "8k" && g.at("fio").value("direct", 0) == 1) found = true;
     CHECK(found);
+
+    // The disk under the file: dd's 200 direct 8k writes reach it as 8k write requests, charged
+    // to dd, each with its time in the device.
+    struct stat st{};
+    REQUIRE(::stat(dir.path().c_str(), &st) == 0);
+    const auto disk = trace::whole_disk(trace::kernel_dev(st.st_dev));
+    if (!disk) {
+        WARN("skipped the device checks: " << dir.path() << " is not on a block device");
+        return;
+    }
+    const auto& devices = f.model.at("devices");
+    auto it = std::find_if(devices.begin(), devices.end(), [&](const auto& d) { return d.at("dev") == *disk; });
+    REQUIRE(it != devices.end());
+    const auto& d = *it;
+    INFO(d.dump());
+    CHECK(d.at("writes").get<uint64_t>() >= 200);
+    CHECK(d.at("attributed").get<uint64_t>() >= 200);
+    CHECK(d.at("sizes").at("8192").get<uint64_t>() >= 200);
+    CHECK(d.at("d2c_us").at("count").get<uint64_t>() >= 200);
+    CHECK(d.at("d2c_us").at("p50").get<double>() > 0);
 }
 
 TEST_CASE("bpf: --pid without --children traces one process (fio threads)", "[bpf][fio]") {
