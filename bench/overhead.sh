@@ -1,8 +1,8 @@
 #!/bin/bash
 # Overhead of tracing a live workload: fio IOPS traced / untraced, for iodiag's bpf source and,
-# as anchors, its strace source and plain `perf trace`. Runs are interleaved (untraced, traced,
-# untraced, traced, ...) and the median of the pairs' ratios is reported, so drift on a shared
-# machine hits both sides. A second ratio divides IOPS by the CPU time fio used (fio's usr+sys):
+# as anchors, its strace source and plain `perf trace`. Runs are interleaved in pairs (the order
+# alternates from pair to pair) and the median of the pairs' ratios is reported, so drift on a
+# shared machine hits both sides. A second ratio divides IOPS by the CPU time fio used (fio's usr+sys):
 # it stays meaningful when other tenants steal CPU, which wall-clock IOPS do not.
 #
 # Also measures start-up: from running `iodiag model --source bpf -- CMD` to CMD's first
@@ -104,9 +104,12 @@ for w in $WORKLOADS; do
         if [ "$t" = perf ] && ! command -v perf >/dev/null; then continue; fi
         : > "$DIR/pairs"
         for i in $(seq "$PAIRS"); do
-            run_fio none "$job" "$DIR/u.json"
-            read -r u_iops u_cpu <<< "$(fio_figures "$DIR/u.json")"
+            # Odd pairs run untraced first, even pairs traced first: a disk that slows down (or
+            # speeds up) from one run to the next then biases neither side.
+            [ $((i % 2)) = 1 ] && run_fio none "$job" "$DIR/u.json"
             run_fio "$t" "$job" "$DIR/t.json" || { echo "# $t failed on $w: $(tail -2 "$DIR/tracer.err")" >&2; continue; }
+            [ $((i % 2)) = 0 ] && run_fio none "$job" "$DIR/u.json"
+            read -r u_iops u_cpu <<< "$(fio_figures "$DIR/u.json")"
             read -r t_iops t_cpu <<< "$(fio_figures "$DIR/t.json")"
             echo "$u_iops $t_iops $(python3 -c "print($t_iops/$u_iops, $t_cpu/$u_cpu if $u_cpu else 0)")" >> "$DIR/pairs"
         done

@@ -3,6 +3,8 @@
 // any syscall tracer pays before it does any work.
 //
 //   overhead_floor enter SECONDS   one no-op tp_btf program on sys_enter (bpf/feature_probe.bpf.c)
+//   overhead_floor exit SECONDS    the syscall tracer's sys_exit program alone, no call selected:
+//                                  it returns after one task-storage lookup
 //   overhead_floor hooks SECONDS   the syscall tracer's sys_enter and sys_exit programs with no
 //                                  call selected: enter returns after one rodata load, exit after
 //                                  one task-storage lookup
@@ -21,7 +23,7 @@
 
 int main(int argc, char** argv) {
     if (argc != 3) {
-        std::fprintf(stderr, "usage: %s enter|hooks SECONDS\n", argv[0]);
+        std::fprintf(stderr, "usage: %s enter|exit|hooks SECONDS\n", argv[0]);
         return 2;
     }
 #if IODIAG_HAVE_BPF
@@ -41,18 +43,19 @@ int main(int argc, char** argv) {
         iodiag_feature_probe__destroy(skel);
         return 0;
     }
-    if (mode == "hooks") {
+    if (mode == "hooks" || mode == "exit") {
+        const bool with_enter = mode == "hooks";
         auto* skel = iodiag_syscalls__open();
         if (!skel) return 1;
         skel->rodata->target_tgid = static_cast<unsigned>(getpid());  // call_of_nr stays empty
         bpf_program* program = nullptr;
         bpf_object__for_each_program(program, skel->obj)
-            bpf_program__set_autoload(program, program == skel->progs.sys_enter_btf ||
+            bpf_program__set_autoload(program, (with_enter && program == skel->progs.sys_enter_btf) ||
                                                    program == skel->progs.sys_exit_btf);
         if (iodiag_syscalls__load(skel) != 0) return 1;
-        bpf_link* enter = bpf_program__attach(skel->progs.sys_enter_btf);
+        bpf_link* enter = with_enter ? bpf_program__attach(skel->progs.sys_enter_btf) : nullptr;
         bpf_link* exit = bpf_program__attach(skel->progs.sys_exit_btf);
-        if (!enter || !exit) return 1;
+        if ((with_enter && !enter) || !exit) return 1;
         sleep(seconds);
         bpf_link__destroy(enter);
         bpf_link__destroy(exit);
