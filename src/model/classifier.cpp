@@ -859,8 +859,12 @@ struct GroupBuilder {
     }
 
     void describe_blind_uring(JobGroup& group, const GroupTotals& g) const {
-        const std::string why = "strace cannot see the requests inside io_uring rings (opcode, offset, length); "
-                                "use --source bpf to see them";
+        const std::string why =
+            options.source_kind == "bpf"
+                ? "no io_uring requests were seen: the bpf source ran without its io_uring tracer "
+                  "(source.detail says why)"
+                : options.source_kind + " cannot see the requests inside io_uring rings (opcode, offset, "
+                                         "length); use --source bpf to see them";
         group.pattern = "unknown";
         group.unknown["rw"] = why;
         group.unknown["bs"] = why;

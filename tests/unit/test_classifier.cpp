@@ -252,9 +252,10 @@ TEST_CASE("libaio iodepth 16 is recovered from submit and reap counts", "[classi
     CHECK(g.evidence.inflight.at(16) > 4900);
 }
 
-TEST_CASE("io_uring seen only through syscalls: engine, depth bound and batch, rw and bs unknown",
-          "[classifier]") {
-    Stream s;
+namespace {
+// A ring seen only through its syscalls: opened O_DIRECT read-only, set up with 32 entries, then
+// fio's pattern: submit a batch of 8, then wait for at least 4 completions.
+void uring_syscalls_only(Stream& s) {
     uint32_t f = s.file("/data/uring");
     IoEvent open = s.base(9, Syscall::openat, EventKind::open);
     open.fd = 6;
@@ -280,6 +281,13 @@ TEST_CASE("io_uring seen only through syscalls: engine, depth bound and batch, r
         wait.flags = kUringEnterGetevents;
         s.classifier.on_event(wait);
     }
+}
+}  // namespace
+
+TEST_CASE("io_uring seen only through syscalls: engine, depth bound and batch, rw and bs unknown",
+          "[classifier]") {
+    Stream s;
+    uring_syscalls_only(s);
     auto m = s.finish();
     const auto& g = only_group(m);
     CHECK(opt(g, "ioengine") == "io_uring");
@@ -294,6 +302,18 @@ TEST_CASE("io_uring seen only through syscalls: engine, depth bound and batch, r
     CHECK(g.direction == "read");
     REQUIRE(g.files.size() == 1);
     CHECK(g.files[0].path == "/data/uring");
+    CHECK_THAT(g.unknown.at("rw"), Catch::Contains("strace cannot see the requests"));
+}
+
+TEST_CASE("io_uring without requests under the bpf source blames the missing io_uring tracer, not strace",
+          "[classifier]") {
+    Stream s(model::ClassifierOptions::for_source("bpf"));
+    uring_syscalls_only(s);
+    auto m = s.finish();
+    const auto& g = only_group(m);
+    CHECK(opt(g, "ioengine") == "io_uring");
+    CHECK_THAT(g.unknown.at("rw"), Catch::Contains("without its io_uring tracer"));
+    CHECK_THAT(g.unknown.at("rw"), !Catch::Contains("strace"));
 }
 
 namespace {
