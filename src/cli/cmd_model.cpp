@@ -14,6 +14,7 @@
 #include "analysis/block_stats.hpp"
 #include "cli/exit_codes.hpp"
 #include "cli/output_path.hpp"
+#include "common/histogram.hpp"
 #include "common/table.hpp"
 #include "common/units.hpp"
 #include "model/classifier.hpp"
@@ -106,16 +107,6 @@ void note_first_bad(Pipeline& pipeline, const trace::ReaderStats& stats) {
     pipeline.first_bad_text = stats.first_bad_text;
 }
 
-// The value below which half of the counted samples lie.
-uint64_t median_of(const model::ValueCounts& counts) {
-    uint64_t total = 0;
-    for (const auto& [value, times] : counts) total += times;
-    uint64_t seen = 0;
-    for (const auto& [value, times] : counts)
-        if ((seen += times) * 2 >= total) return value;
-    return 0;
-}
-
 uint64_t most_common(const model::ValueCounts& counts) {
     auto it = std::max_element(counts.begin(), counts.end(),
                                [](const auto& a, const auto& b) { return a.second < b.second; });
@@ -140,7 +131,7 @@ std::string device_table(const std::vector<model::DeviceEvidence>& devices) {
         table.add_row({d.name, std::to_string(d.requests), percent(d.reads, d.reads + d.writes),
                        fio_size(most_common(d.sizes)),
                        percent(d.pattern.consecutive, d.pattern.ops),
-                       std::to_string(median_of(d.in_device)), latency(d.q2d_us), latency(d.d2c_us),
+                       std::to_string(quantile_of(d.in_device, 0.5)), latency(d.q2d_us), latency(d.d2c_us),
                        percent(d.attributed, d.requests)});
     return table.render();
 }

@@ -7,6 +7,7 @@
 
 #include "cli/cmd_demo.hpp"
 #include "cli/cmd_kvm.hpp"
+#include "cli/cmd_latency.hpp"
 #include "cli/cmd_model.hpp"
 #include "cli/cmd_probe.hpp"
 #include "cli/cmd_reproduce.hpp"
@@ -32,12 +33,14 @@ int run(int argc, char** argv) {
     DemoOptions demo;
     StackOptions stack;
     KvmOptions kvm;
+    LatencyOptions latency;
     add_model_command(app, model);
     add_reproduce_command(app, reproduce);
     add_probe_command(app, probe);
     add_demo_command(app, demo);
     add_stack_command(app, stack);
     add_kvm_command(app, kvm);
+    add_latency_command(app, latency);
 
     try {
         app.parse(argc, argv);
@@ -58,6 +61,7 @@ int run(int argc, char** argv) {
     if (app.got_subcommand("demo")) return run_demo(demo);
     if (app.got_subcommand("stack")) return run_stack(stack);
     if (app.got_subcommand("kvm")) return run_kvm(kvm);
+    if (app.got_subcommand("latency")) return run_latency(latency);
     return kExitUsage;
 }
 

@@ -454,6 +454,8 @@ Result<BpfRun> BpfSource::run(EventSink& sink, FileTable& files) {
                               ? std::optional(start + milliseconds(m.options.duration_ms))
                               : std::nullopt;
     auto next_liveness = start + kLivenessInterval;
+    const milliseconds interval(m.options.on_interval ? m.options.interval_ms : 0);
+    auto next_interval = start + interval;
     std::optional<BlockedSignals::Arrival> interrupt;
     bool stop = false;
 
@@ -484,6 +486,10 @@ Result<BpfRun> BpfSource::run(EventSink& sink, FileTable& files) {
             }
         }
         if (progress.due(now)) progress.tick(now, start, run.records, m.dropped());
+        if (!stop && interval.count() > 0 && now >= next_interval) {
+            next_interval += interval;
+            m.options.on_interval();
+        }
     }
 
     // Nothing of ours stays attached past this point; then what the rings still hold.

@@ -1,0 +1,121 @@
+// `iodiag latency` on real fio runs: its syscall and block rows against fio's own counts and
+// latencies, reports per interval, and its answers to bad input.
+#include <sys/stat.h>
+
+#include <catch2/catch.hpp>
+#include <fstream>
+#include <sstream>
+#include <nlohmann/json.hpp>
+
+#include "bpf_harness.hpp"
+#include "fio_harness.hpp"
+#include "trace/kernel_ids.hpp"
+
+using namespace iodiag;
+using namespace iodiag::testing;
+using nlohmann::json;
+
+namespace {
+
+// A 4k O_DIRECT psync random reader for `seconds`, its files laid out; returns the job's path.
+std::string direct_reader_job(const ScratchDir& dir, int seconds) {
+    const std::string job = (dir.path() / "reader.fio").string();
+    std::ofstream(job) << "[global]\ndirectory=" << dir.path().string() << "\nruntime=" << seconds
+                       << "\ntime_based=1\n[r]\nrw=randread\nbs=4k\nioengine=psync\ndirect=1\nsize=16m\n";
+    REQUIRE(run_capture({"fio", "--create_only=1", "--output=/dev/null", job})->exit_code == 0);
+    return job;
+}
+
+const json* row(const json& rows, const std::string& layer, const std::string& name) {
+    for (const auto& r : rows)
+        if (r.at("layer") == layer && r.at("name") == name) return &r;
+    return nullptr;
+}
+
+}  // namespace
+
+TEST_CASE("latency: pread64 calls and the disk's reads match fio's own count and latency", "[latency][bpf][fio]") {
+    SKIP_UNLESS_BPF_SOURCE("fio");
+    ScratchDir dir;
+    const std::string job = direct_reader_job(dir, 2);
+    const std::string report = (dir.path() / "fio.json").string();
+    auto run = run_iodiag({"latency", "--json", "--", "fio", "--output-format=json", "--output=" + report, job});
+    INFO(run.out << run.err);
+    REQUIRE(run.exit_code == 0);
+    const json out = json::parse(run.out);
+    CHECK(out.at("ended") == "ended: target exited");
+    const json& rows = out.at("rows");
+
+    std::ifstream in(report);
+    const json fio = json::parse(in);
+    const json& read = fio.at("jobs").at(0).at("read");
+    const uint64_t ios = read.at("total_ios").get<uint64_t>();
+    REQUIRE(ios > 100);
+
+    // Every read fio made is one pread64 (plus the few the dynamic loader makes on shared
+    // libraries at start), each timed entry to exit: fio's completion latency for a synchronous
+    // engine is the same interval seen from user space.
+    const json* pread = row(rows, "syscall", "pread64");
+    REQUIRE(pread);
+    CHECK(pread->at("count").get<uint64_t>() >= ios);
+    CHECK(pread->at("count").get<uint64_t>() <= ios + 10);
+    CHECK(pread->at("errors") == 0);
+    const double fio_p50_us = read.at("clat_ns").at("percentile").at("50.000000").get<double>() / 1000;
+    const double p50_us = pread->at("us").at("p50").get<double>();
+    CHECK(p50_us > fio_p50_us * 0.5);
+    CHECK(p50_us < fio_p50_us * 2.0);
+
+    // The disk under the file saw a read request per pread (direct IO), each with its device time,
+    // and a request's device time is part of its syscall's.
+    struct stat st{};
+    REQUIRE(::stat(dir.path().c_str(), &st) == 0);
+    const auto disk = trace::whole_disk(trace::kernel_dev(st.st_dev));
+    if (!disk) {
+        WARN("skipped the block checks: " << dir.path() << " is not on a block device");
+        return;
+    }
+    const json* d2c = row(rows, "block device (D2C)", trace::block_device_name(*disk) + " read");
+    REQUIRE(d2c);
+    CHECK(d2c->at("count").get<uint64_t>() >= ios * 9 / 10);
+    CHECK(d2c->at("us").at("p50").get<double>() <= p50_us);
+}
+
+TEST_CASE("latency: --interval prints one report per interval, each of its own interval only", "[latency][bpf][fio]") {
+    SKIP_UNLESS_BPF_SOURCE("fio");
+    ScratchDir dir;
+    const std::string job = direct_reader_job(dir, 2);
+    auto run = run_iodiag({"latency", "--json", "-i", "400ms", "--", "fio", "--output=/dev/null", job});
+    INFO(run.out << run.err);
+    REQUIRE(run.exit_code == 0);
+    std::istringstream lines(run.out);
+    std::vector<json> reports;
+    for (std::string line; std::getline(lines, line);) reports.push_back(json::parse(line));
+    REQUIRE(reports.size() >= 4);  // 2 s of fio (and its start) in 400 ms steps
+    CHECK(reports.back().at("ended") == "ended: target exited");
+    uint64_t steady = 0;
+    for (size_t i = 0; i + 1 < reports.size(); ++i) {
+        CHECK_FALSE(reports[i].contains("ended"));
+        CHECK(reports[i].at("interval_s").get<double>() == Approx(0.4).margin(0.15));
+        if (const json* pread = row(reports[i].at("rows"), "syscall", "pread64")) steady += pread->at("count").get<uint64_t>() > 0;
+    }
+    CHECK(steady >= 3);  // the reads show up interval after interval, not once at the end
+}
+
+TEST_CASE("latency: bad input gets a message and an exit code", "[latency][cli]") {
+    auto none = run_iodiag({"latency"});
+    CHECK(none.exit_code == 2);
+    CHECK_THAT(none.err, Catch::Contains("give exactly one of --pid PID or -- COMMAND"));
+
+    auto interval = run_iodiag({"latency", "-i", "10ms", "--", "true"});
+    CHECK(interval.exit_code == 2);
+    CHECK_THAT(interval.err, Catch::Contains("100ms or more"));
+
+    auto children = run_iodiag({"latency", "--children", "--", "true"});
+    CHECK(children.exit_code == 2);
+
+    if (bpf_source_unusable().empty()) {
+        auto gone = run_iodiag({"latency", "--pid", "999999999"});
+        CHECK(gone.exit_code == 4);
+        CHECK_THAT(gone.err, Catch::Contains("no process with pid 999999999"));
+    }
+}
