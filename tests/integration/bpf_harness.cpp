@@ -1,5 +1,6 @@
 #include "bpf_harness.hpp"
 
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -10,6 +11,7 @@
 #include <thread>
 
 #include "common/subprocess.hpp"
+#include "trace/kernel_ids.hpp"
 
 namespace iodiag::testing {
 
@@ -102,6 +104,12 @@ TracedRun run_traced(const std::vector<std::string>& argv, const std::vector<tra
     for (trace::BpfTracer* t : tracers) run.delivered += t->poll(sink, files);
     REQUIRE(ready);
     return run;
+}
+
+std::optional<uint32_t> whole_disk_under(const std::filesystem::path& path) {
+    struct stat st{};
+    if (::stat(path.c_str(), &st) != 0) return std::nullopt;
+    return trace::whole_disk(trace::kernel_dev(st.st_dev));
 }
 
 }  // namespace iodiag::testing

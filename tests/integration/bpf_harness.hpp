@@ -3,6 +3,9 @@
 // runs, then detached and drained once it exits.
 #pragma once
 
+#include <cstdint>
+#include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -18,6 +21,10 @@ std::string bpf_unavailable();
 // Why `iodiag model --source bpf` cannot trace here ("" when it can), from iodiag's own message:
 // it names what is missing (root, BTF, an attach kind, a locked-down kernel). Asked once.
 std::string bpf_source_unusable();
+
+// The whole disk (kernel dev_t) under `path`'s file system, nullopt when it is not on a block
+// device (tmpfs, overlay without one).
+std::optional<uint32_t> whole_disk_under(const std::filesystem::path& path);
 
 // Why `fresh` (a tracer not loaded yet) cannot load and attach here, "" when it can; it is
 // detached again before returning.

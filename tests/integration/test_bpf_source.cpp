@@ -240,9 +240,7 @@ TEST_CASE("bpf: the target exiting ends the trace and detaches", "[bpf][teardown
 
     // The disk under the file: dd's 200 direct 8k writes reach it as 8k write requests, charged
     // to dd, each with its time in the device.
-    struct stat st{};
-    REQUIRE(::stat(dir.path().c_str(), &st) == 0);
-    const auto disk = trace::whole_disk(trace::kernel_dev(st.st_dev));
+    const auto disk = whole_disk_under(dir.path());
     if (!disk) {
         WARN("skipped the device checks: " << dir.path() << " is not on a block device");
         return;

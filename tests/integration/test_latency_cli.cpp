@@ -67,9 +67,7 @@ TEST_CASE("latency: pread64 calls and the disk's reads match fio's own count and
 
     // The disk under the file saw a read request per pread (direct IO), each with its device time,
     // and a request's device time is part of its syscall's.
-    struct stat st{};
-    REQUIRE(::stat(dir.path().c_str(), &st) == 0);
-    const auto disk = trace::whole_disk(trace::kernel_dev(st.st_dev));
+    const auto disk = whole_disk_under(dir.path());
     if (!disk) {
         WARN("skipped the block checks: " << dir.path() << " is not on a block device");
         return;
