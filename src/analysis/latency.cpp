@@ -15,6 +15,23 @@ std::string_view layer_name(LatencyLayer layer) {
     return "unknown";
 }
 
+const char* request_op(bool is_flush, trace::IoDir dir) {
+    return is_flush ? "flush" : dir == trace::IoDir::read ? "read" : dir == trace::IoDir::write ? "write" : "other";
+}
+
+void AsyncEngines::observe(const trace::IoEvent& e) {
+    using trace::EventKind;
+    if (e.kind == EventKind::uring_setup || e.kind == EventKind::uring_enter) uring_processes_.insert(e.tgid);
+    if (e.kind == EventKind::aio_setup || e.kind == EventKind::aio_submit) aio_processes_.insert(e.tgid);
+}
+
+std::string AsyncEngines::name(const trace::AsyncRequest& r) const {
+    const bool uring = uring_processes_.count(r.tgid) > 0;
+    const bool aio = aio_processes_.count(r.tgid) > 0;
+    const std::string engine = uring && !aio ? "io_uring" : aio && !uring ? "libaio" : "async";
+    return engine + " " + request_op(r.is_flush, r.dir);
+}
+
 LatencyStats::LatencyStats(std::function<std::string(uint32_t)> device_name)
     : device_name_(std::move(device_name)) {}
 
@@ -32,8 +49,7 @@ LatencyStats::Accumulator& LatencyStats::row(LatencyLayer layer, const std::stri
 
 void LatencyStats::on_event(const trace::IoEvent& e) {
     using trace::EventKind;
-    if (e.kind == EventKind::uring_setup || e.kind == EventKind::uring_enter) uring_processes_.insert(e.tgid);
-    if (e.kind == EventKind::aio_setup || e.kind == EventKind::aio_submit) aio_processes_.insert(e.tgid);
+    engines_.observe(e);
     // Calls that do no IO of their own (spawn, exit, dup, seeks) are not where IO time goes; a
     // source without durations (strace without -T) has nothing to give.
     switch (e.kind) {
@@ -55,19 +71,9 @@ void LatencyStats::on_event(const trace::IoEvent& e) {
     row(LatencyLayer::syscall, std::string(trace::syscall_name(e.call))).add(e.dur_ns, e.failed());
 }
 
-std::string LatencyStats::async_name(const trace::AsyncRequest& r) const {
-    const bool uring = uring_processes_.count(r.tgid) > 0;
-    const bool aio = aio_processes_.count(r.tgid) > 0;
-    std::string engine = uring && !aio ? "io_uring" : aio && !uring ? "libaio" : "async";
-    const char* op = r.is_flush ? "flush" : r.dir == trace::IoDir::read ? "read"
-                                        : r.dir == trace::IoDir::write  ? "write"
-                                                                        : "other";
-    return engine + " " + op;
-}
-
 void LatencyStats::on_async(const trace::AsyncRequest& r) {
     if (r.complete_ns == 0 || r.complete_ns < r.submit_ns) return;  // completion not seen
-    row(LatencyLayer::async, async_name(r)).add(r.complete_ns - r.submit_ns, r.res < 0);
+    row(LatencyLayer::async, engines_.name(r)).add(r.complete_ns - r.submit_ns, r.res < 0);
 }
 
 const std::string& LatencyStats::device(uint32_t dev) {
@@ -77,10 +83,7 @@ const std::string& LatencyStats::device(uint32_t dev) {
 }
 
 void LatencyStats::on_block(const trace::BlockRequest& r) {
-    const char* op = r.is_flush ? "flush" : r.dir == trace::IoDir::read ? "read"
-                                        : r.dir == trace::IoDir::write  ? "write"
-                                                                        : "other";
-    const std::string name = device(r.dev) + " " + op;
+    const std::string name = device(r.dev) + " " + request_op(r.is_flush, r.dir);
     if (r.insert_ns && r.issue_ns >= r.insert_ns)
         row(LatencyLayer::block_queue, name).add(r.issue_ns - r.insert_ns, false);
     if (r.issue_ns && r.complete_ns >= r.issue_ns)

@@ -21,6 +21,21 @@ namespace iodiag::analysis {
 
 enum class LatencyLayer : uint8_t { syscall, async, block_queue, block_device };
 
+// "read", "write", "flush" or "other": what a request did.
+const char* request_op(bool is_flush, trace::IoDir dir);
+
+// Names async requests by the engine their process was seen using: "io_uring read", "libaio
+// write"; "async ..." when the process used both or neither (in what was traced).
+class AsyncEngines {
+public:
+    void observe(const trace::IoEvent& event);
+    std::string name(const trace::AsyncRequest& request) const;
+
+private:
+    std::set<int32_t> uring_processes_;  // processes seen setting up or entering io_uring rings
+    std::set<int32_t> aio_processes_;    // processes seen using libaio
+};
+
 std::string_view layer_name(LatencyLayer layer);  // "syscall", "async", "block queue (Q2D)", ...
 
 struct LatencyRow {
@@ -57,13 +72,11 @@ private:
     using Key = std::tuple<LatencyLayer, std::string>;
 
     Accumulator& row(LatencyLayer layer, const std::string& name);
-    std::string async_name(const trace::AsyncRequest& request) const;
     const std::string& device(uint32_t dev);
 
     std::function<std::string(uint32_t)> device_name_;
     std::map<uint32_t, std::string> devices_;
-    std::set<int32_t> uring_processes_;  // processes seen setting up or entering io_uring rings
-    std::set<int32_t> aio_processes_;    // processes seen using libaio
+    AsyncEngines engines_;
     std::map<Key, Accumulator> rows_;
 };
 

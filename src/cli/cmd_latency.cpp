@@ -12,30 +12,9 @@
 #include "common/units.hpp"
 #include "trace/bpf_source.hpp"
 #include "trace/kernel_ids.hpp"
-#include "trace/live_trace.hpp"
-#include "trace/proc_fd.hpp"
 
 namespace iodiag::cli {
 namespace {
-
-constexpr uint64_t kDefaultAttachMs = 10'000;
-
-Status validate(const LatencyOptions& options) {
-    if ((options.pid > 0) == !options.command.empty())
-        return fail(ErrorKind::usage, "give exactly one of --pid PID or -- COMMAND [ARGS...]",
-                    "see iodiag latency --help");
-    if (options.children && !options.pid)
-        return fail(ErrorKind::usage, "--children goes with --pid (a launched command is always traced "
-                                      "with the processes it starts)");
-    return {};
-}
-
-std::string describe_target(const LatencyOptions& options) {
-    if (!options.pid) return options.command.front();
-    trace::ProcFs proc;
-    auto comm = proc.comm(options.pid);
-    return fmt::format("pid {}{}", options.pid, comm ? " (" + *comm + ")" : std::string());
-}
 
 // One report: the table (and histograms) as text, or one JSON object on one line per interval.
 class Printer {
@@ -71,16 +50,7 @@ void add_latency_command(CLI::App& app, LatencyOptions& options) {
     CLI::App* cmd = app.add_subcommand(
         "latency", "Where a process's IO time goes: latency of each syscall, async request (libaio, "
                    "io_uring) and block request (queued and in the device), with the bpf source");
-    auto* pid = cmd->add_option("-p,--pid", options.pid, "Attach to this running process")
-                    ->check(CLI::PositiveNumber);
-    cmd->add_flag("--children", options.children, "With --pid: also trace the processes it starts");
-    cmd->add_option("-d,--duration", options.duration,
-                    "How long to trace: 10, 10s, 500ms, 2m (default: 10s with --pid; a command is "
-                    "traced until it exits)")
-        ->check([](const std::string& text) {
-            return parse_duration_ms(text) && *parse_duration_ms(text) > 0 ? std::string()
-                                                                           : "not a duration: " + text;
-        });
+    add_target_options(*cmd, options.target);
     cmd->add_option("-i,--interval", options.interval,
                     "Print a report this often (each covers its interval only), e.g. 1s; default: one "
                     "report at the end")
@@ -90,9 +60,6 @@ void add_latency_command(CLI::App& app, LatencyOptions& options) {
         });
     cmd->add_flag("--histogram", options.histogram, "Also print a log2 histogram of each row (as bcc's tools do)");
     cmd->add_flag("--json", options.json, "JSON instead of tables (one object per line with --interval)");
-    cmd->add_flag("--progress", options.progress, "Progress lines on stderr even when it is not a terminal");
-    auto* command = cmd->add_option("command", options.command, "-- COMMAND [ARGS...]: launch and trace this command");
-    pid->excludes(command);
     cmd->footer("Examples:\n"
                 "  iodiag latency --pid 1234 -d 30s\n"
                 "  iodiag latency --pid 1234 -i 1s --histogram\n"
@@ -100,9 +67,9 @@ void add_latency_command(CLI::App& app, LatencyOptions& options) {
 }
 
 int run_latency(const LatencyOptions& options) {
-    if (auto status = validate(options); !status) return report_error(status.error());
+    if (auto status = validate_target(options.target, "latency"); !status) return report_error(status.error());
 
-    const std::string target = describe_target(options);
+    const std::string target = describe_target(options.target);
     analysis::LatencyStats stats([](uint32_t dev) { return trace::block_device_name(dev); });
     Printer printer(options, target);
     auto interval_start = std::chrono::steady_clock::now();
@@ -110,13 +77,7 @@ int run_latency(const LatencyOptions& options) {
         return std::chrono::duration<double>(std::chrono::steady_clock::now() - since).count();
     };
 
-    trace::BpfOptions bpf;
-    bpf.pid = options.pid;
-    bpf.command = options.command;
-    bpf.children = options.children;
-    bpf.duration_ms = options.duration.empty() ? (options.pid ? kDefaultAttachMs : 0)
-                                               : *parse_duration_ms(options.duration);
-    bpf.progress = options.progress;
+    trace::BpfOptions bpf = bpf_options(options.target);
     if (!options.interval.empty()) {
         bpf.interval_ms = *parse_duration_ms(options.interval);
         bpf.on_interval = [&] {
@@ -125,28 +86,14 @@ int run_latency(const LatencyOptions& options) {
             interval_start = std::chrono::steady_clock::now();
         };
     }
-    auto source = trace::BpfSource::start(bpf);
-    if (!source) {
-        Error error = source.error();
-        if (error.kind == ErrorKind::unsupported || error.kind == ErrorKind::permission) {
-            error.message = "latency needs the bpf source: " + error.message;
-            if (error.hint.empty())
-                error.hint = "iodiag model --source strace shows syscall latencies, with strace's own cost in them";
-        }
-        return report_error(error);
-    }
+    auto source = start_bpf(bpf, "latency");
+    if (!source) return report_error(source.error());
     trace::FileTable files;
-    auto run = (*source)->run(stats, files);
-    if (!run) return report_error(run.error());
-    if (run->reason == trace::StopReason::aborted) {
-        std::fprintf(stderr, "iodiag: aborted\n");
-        return kExitAborted;
-    }
-    std::string ended = fmt::format("ended: {}", trace::stop_reason_name(run->reason));
-    if (run->dropped)
-        ended += fmt::format("; {} records lost (ring buffer full): latencies are from the rest", run->dropped);
+    auto outcome = run_bpf(**source, stats, files);
+    if (const int* code = std::get_if<int>(&outcome)) return *code;
+    const trace::BpfRun& run = std::get<trace::BpfRun>(outcome);
     const auto rows = stats.rows();
-    printer.print(rows, seconds_since(interval_start), ended);
+    printer.print(rows, seconds_since(interval_start), describe_end(run));
     if (rows.empty() && options.interval.empty())
         return report_error({ErrorKind::no_io, "no IO seen", "trace longer, or check that the target reads or writes files"});
     if (!std::cout) return report_error({ErrorKind::output, "cannot write to stdout", {}});

@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "cli/bpf_target.hpp"
+
 namespace CLI {
 class App;
 }
@@ -13,14 +15,10 @@ class App;
 namespace iodiag::cli {
 
 struct LatencyOptions {
-    int32_t pid = 0;
-    std::vector<std::string> command;
-    bool children = false;
-    std::string duration;   // empty: 10s with --pid, until a command exits
+    TargetOptions target;
     std::string interval;   // empty: one report at the end
     bool json = false;
     bool histogram = false;
-    bool progress = false;
 };
 
 void add_latency_command(CLI::App& app, LatencyOptions& options);

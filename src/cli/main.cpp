@@ -11,6 +11,7 @@
 #include "cli/cmd_model.hpp"
 #include "cli/cmd_probe.hpp"
 #include "cli/cmd_reproduce.hpp"
+#include "cli/cmd_slow.hpp"
 #include "cli/cmd_stack.hpp"
 #include "cli/exit_codes.hpp"
 #include "common/log.hpp"
@@ -34,6 +35,7 @@ int run(int argc, char** argv) {
     StackOptions stack;
     KvmOptions kvm;
     LatencyOptions latency;
+    SlowOptions slow;
     add_model_command(app, model);
     add_reproduce_command(app, reproduce);
     add_probe_command(app, probe);
@@ -41,6 +43,7 @@ int run(int argc, char** argv) {
     add_stack_command(app, stack);
     add_kvm_command(app, kvm);
     add_latency_command(app, latency);
+    add_slow_command(app, slow);
 
     try {
         app.parse(argc, argv);
@@ -62,6 +65,7 @@ int run(int argc, char** argv) {
     if (app.got_subcommand("stack")) return run_stack(stack);
     if (app.got_subcommand("kvm")) return run_kvm(kvm);
     if (app.got_subcommand("latency")) return run_latency(latency);
+    if (app.got_subcommand("slow")) return run_slow(slow);
     return kExitUsage;
 }
 

@@ -14,7 +14,11 @@ std::string fio_size(uint64_t bytes);
 // Human-readable, for tables: 4096 -> "4.0KiB", 1536 -> "1.5KiB".
 std::string human_bytes(uint64_t bytes);
 
-// Parses "10", "10s", "500ms", "2m", "1h" into milliseconds; nullopt when malformed.
+// Parses "10", "10s", "500ms", "2m", "1h" into milliseconds; nullopt when malformed (or not whole
+// milliseconds).
 std::optional<uint64_t> parse_duration_ms(std::string_view text);
+
+// The same with "us" and "ns" too, into nanoseconds: thresholds such as "250us".
+std::optional<uint64_t> parse_duration_ns(std::string_view text);
 
 }  // namespace iodiag

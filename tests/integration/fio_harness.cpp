@@ -55,9 +55,8 @@ double measure_fio_iops(const std::string& job_path) {
     return iops;
 }
 
-model::WorkloadModel model_fio_job(const ScratchDir& dir, const std::string& job_body, int seconds,
-                                   const std::vector<std::string>& extra_iodiag_args) {
-    const fs::path job = traced_job(dir);
+fs::path write_fio_job(const ScratchDir& dir, const std::string& name, const std::string& job_body, int seconds) {
+    const fs::path job = dir.path() / name;
     {
         std::ofstream out(job);
         out << "[global]\ndirectory=" << dir.path().string() << "\nruntime=" << seconds
@@ -68,6 +67,12 @@ model::WorkloadModel model_fio_job(const ScratchDir& dir, const std::string& job
     REQUIRE(layout);
     INFO(layout->err);
     REQUIRE(layout->exit_code == 0);
+    return job;
+}
+
+model::WorkloadModel model_fio_job(const ScratchDir& dir, const std::string& job_body, int seconds,
+                                   const std::vector<std::string>& extra_iodiag_args) {
+    const fs::path job = write_fio_job(dir, traced_job(dir).filename().string(), job_body, seconds);
 
     const std::string model_path = model_file(dir).string();
     std::vector<std::string> args{"model", "-o", model_path};

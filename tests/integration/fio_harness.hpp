@@ -28,6 +28,11 @@ private:
 // Why the integration tests cannot run here (a tool missing), or empty when they can.
 std::string missing_tools(const std::vector<std::string>& tools);
 
+// Writes `job_body` as the fio job `name` in `dir` (a [global] section pointing fio at `dir`, time
+// based for `seconds`) and lays out its files, untraced. Returns the job's path.
+std::filesystem::path write_fio_job(const ScratchDir& dir, const std::string& name, const std::string& job_body,
+                                    int seconds);
+
 // Writes `job_body` as an fio job (with a [global] section pointing fio at `dir`, time based for
 // `seconds`), lays out its files untraced, then runs `iodiag model -- fio JOB`. Returns the model.
 model::WorkloadModel model_fio_job(const ScratchDir& dir, const std::string& job_body, int seconds = 2,

@@ -19,11 +19,8 @@ namespace {
 
 // A 4k O_DIRECT psync random reader for `seconds`, its files laid out; returns the job's path.
 std::string direct_reader_job(const ScratchDir& dir, int seconds) {
-    const std::string job = (dir.path() / "reader.fio").string();
-    std::ofstream(job) << "[global]\ndirectory=" << dir.path().string() << "\nruntime=" << seconds
-                       << "\ntime_based=1\n[r]\nrw=randread\nbs=4k\nioengine=psync\ndirect=1\nsize=16m\n";
-    REQUIRE(run_capture({"fio", "--create_only=1", "--output=/dev/null", job})->exit_code == 0);
-    return job;
+    return write_fio_job(dir, "reader.fio", "[r]\nrw=randread\nbs=4k\nioengine=psync\ndirect=1\nsize=16m\n", seconds)
+        .string();
 }
 
 const json* row(const json& rows, const std::string& layer, const std::string& name) {

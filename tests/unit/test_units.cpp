@@ -42,3 +42,15 @@ TEST_CASE("parse_duration_ms takes s, ms, m, min, h and bare seconds", "[units]"
     CHECK_FALSE(parse_duration_ms("10 s"));
     CHECK_FALSE(parse_duration_ms("10d"));
 }
+
+TEST_CASE("parse_duration_ns also takes us and ns; parse_duration_ms refuses parts of a millisecond", "[units]") {
+    CHECK(parse_duration_ns("250us") == 250'000u);
+    CHECK(parse_duration_ns("7ns") == 7u);
+    CHECK(parse_duration_ns("10ms") == 10'000'000u);
+    CHECK(parse_duration_ns("2") == 2'000'000'000u);
+    CHECK(parse_duration_ns("1h") == 3'600'000'000'000u);
+    CHECK_FALSE(parse_duration_ns("99999999999999999h"));  // would overflow
+    CHECK_FALSE(parse_duration_ns("5 us"));
+    CHECK_FALSE(parse_duration_ms("250us"));
+    CHECK(parse_duration_ms("3000us") == 3u);
+}
