@@ -5,7 +5,7 @@ set -euo pipefail
 
 packages=(
   build-essential cmake pkg-config
-  libbpf-dev bpftool clang llvm libelf-dev zlib1g-dev
+  libbpf-dev bpftool clang llvm libelf-dev libdw-dev zlib1g-dev
   nlohmann-json3-dev libcli11-dev libspdlog-dev libfmt-dev catch2 libexpected-dev
   fio strace linux-perf sqlite3
   libpugixml-dev qemu-utils qemu-system-x86 xfsprogs btrfs-progs e2fsprogs fdisk

@@ -9,6 +9,7 @@
 #include "cli/cmd_kvm.hpp"
 #include "cli/cmd_latency.hpp"
 #include "cli/cmd_model.hpp"
+#include "cli/cmd_offcpu.hpp"
 #include "cli/cmd_probe.hpp"
 #include "cli/cmd_reproduce.hpp"
 #include "cli/cmd_slow.hpp"
@@ -36,6 +37,7 @@ int run(int argc, char** argv) {
     KvmOptions kvm;
     LatencyOptions latency;
     SlowOptions slow;
+    OffcpuOptions offcpu;
     add_model_command(app, model);
     add_reproduce_command(app, reproduce);
     add_probe_command(app, probe);
@@ -44,6 +46,7 @@ int run(int argc, char** argv) {
     add_kvm_command(app, kvm);
     add_latency_command(app, latency);
     add_slow_command(app, slow);
+    add_offcpu_command(app, offcpu);
 
     try {
         app.parse(argc, argv);
@@ -66,6 +69,7 @@ int run(int argc, char** argv) {
     if (app.got_subcommand("kvm")) return run_kvm(kvm);
     if (app.got_subcommand("latency")) return run_latency(latency);
     if (app.got_subcommand("slow")) return run_slow(slow);
+    if (app.got_subcommand("offcpu")) return run_offcpu(offcpu);
     return kExitUsage;
 }
 

@@ -22,6 +22,7 @@
 #include "common/subprocess.hpp"
 #include "trace/bpf_features.hpp"
 #include "trace/bpf_block.hpp"
+#include "trace/bpf_offcpu.hpp"
 #include "trace/bpf_syscalls.hpp"
 #include "trace/bpf_tracer.hpp"
 #include "trace/bpf_uring.hpp"
@@ -53,11 +54,12 @@ struct TracerSlot {
 };
 
 // The tracers a bpf trace runs, in load order: one line per tracer.
-std::vector<TracerSlot> make_tracers() {
+std::vector<TracerSlot> make_tracers(const BpfOptions& options) {
     std::vector<TracerSlot> tracers;
     tracers.push_back({std::make_unique<BpfSyscalls>(), true});
     tracers.push_back({std::make_unique<BpfUringTracer>(), false});
     tracers.push_back({std::make_unique<BpfBlockTracer>(), false});
+    if (options.offcpu) tracers.push_back({std::make_unique<BpfOffcpuTracer>(options.offcpu_min_ns), true});
     return tracers;
 }
 
@@ -417,7 +419,7 @@ Result<std::unique_ptr<BpfSource>> BpfSource::start(const BpfOptions& options) {
         if (!more.empty()) spdlog::info("bpf: {} descendants of pid {} traced too", more.size(), options.pid);
     }
 
-    m.tracers = make_tracers();
+    m.tracers = make_tracers(options);
     if (auto status = m.load_tracers(*features); !status) return tl::unexpected(status.error());
     if (attach && !proc.exists(options.pid))
         return fail(ErrorKind::not_found, fmt::format("pid {} exited while iodiag attached", options.pid));

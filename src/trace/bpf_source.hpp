@@ -24,6 +24,8 @@ struct BpfOptions {
     uint64_t duration_ms = 0;           // 0 = until the target exits or a signal
     bool progress = false;              // progress lines on stderr even when it is not a TTY
     std::string command_stdout;         // launch: the command's stdout goes to this file
+    bool offcpu = false;                // also the off-CPU tracer (totals["offcpu"])
+    uint64_t offcpu_min_ns = 1000;      // its shortest absence recorded
     uint64_t interval_ms = 0;           // > 0: on_interval runs this often while tracing, after
     std::function<void()> on_interval;  // the records so far went to the sink
 };

@@ -1,0 +1,29 @@
+// `iodiag offcpu`: where a process's threads wait off the CPU (the note's offcputime), by kernel
+// and user stack and the state they left in: waiting for disk, sleeping, preempted.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "cli/bpf_target.hpp"
+
+namespace CLI {
+class App;
+}
+
+namespace iodiag::cli {
+
+struct OffcpuOptions {
+    TargetOptions target;
+    std::string min = "1us";        // shortest absence recorded
+    std::string state = "all";      // all, disk, sleeping, preempted, other
+    size_t top = 10;
+    bool per_thread = false;
+    bool folded = false;
+    bool json = false;
+};
+
+void add_offcpu_command(CLI::App& app, OffcpuOptions& options);
+int run_offcpu(const OffcpuOptions& options);
+
+}  // namespace iodiag::cli

@@ -1,0 +1,229 @@
+#include "trace/bpf_offcpu.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <map>
+#include <string>
+#include <vector>
+
+#include <spdlog/spdlog.h>
+
+#include "trace/bpf_attach.hpp"
+#include "trace/symbols.hpp"
+
+#if IODIAG_HAVE_BPF
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "offcpu.h"
+#include "offcpu.skel.h"
+#endif
+
+namespace iodiag::trace {
+
+#if IODIAG_HAVE_BPF
+
+namespace {
+
+static_assert(sizeof(iodiag_offcpu_key) == 36, "offcpu.h key layout changed: update both sides");
+static_assert(sizeof(iodiag_offcpu_value) == 16, "offcpu.h value layout changed: update both sides");
+static_assert(sizeof(iodiag_offcpu_counters) == 4 * 8, "offcpu.h counters are 64-bit only");
+
+constexpr auto kMapsRefresh = std::chrono::seconds(1);  // new libraries get names within a second
+
+const char* state_name(uint8_t state) {
+    switch (state) {
+    case IODIAG_OFFCPU_PREEMPTED: return "preempted";
+    case IODIAG_OFFCPU_SLEEPING: return "sleeping";
+    case IODIAG_OFFCPU_DISK: return "disk";
+    default: return "other";
+    }
+}
+
+// The kernel stack is taken inside our own program: its first frames are the program and the
+// tracepoint's machinery, not where the thread waits.
+void drop_tracing_frames(std::vector<std::string>& frames) {
+    size_t skip = 0;
+    for (const auto& f : frames) {
+        if (f.rfind("bpf_", 0) != 0 && f.rfind("__bpf_", 0) != 0 && f.rfind("__traceiter_", 0) != 0 &&
+            f.rfind("__probestub_", 0) != 0)
+            break;
+        ++skip;
+    }
+    frames.erase(frames.begin(), frames.begin() + static_cast<std::ptrdiff_t>(skip));
+}
+
+}  // namespace
+
+struct BpfOffcpuTracer::Impl {
+    uint64_t min_ns = 1000;
+    iodiag_offcpu* skel = nullptr;
+    BpfLinks links;
+    bool loaded = false;
+    int32_t tgid = 0;
+    // Per traced process, its mapped files, read while it runs (a process's map is gone with it).
+    mutable std::map<int32_t, std::unique_ptr<ProcessSymbols>> processes;
+    std::chrono::steady_clock::time_point next_refresh{};
+
+    ~Impl() {
+        links.destroy();
+        if (skel) iodiag_offcpu__destroy(skel);
+    }
+
+    std::vector<int32_t> traced_processes() const {
+        std::vector<int32_t> out{tgid};
+        int fd = bpf_map__fd(skel->maps.targets);
+        uint32_t key = 0, next = 0;
+        void* prev = nullptr;
+        while (bpf_map_get_next_key(fd, prev, &next) == 0 && out.size() < 4096) {
+            if (static_cast<int32_t>(next) != tgid) out.push_back(static_cast<int32_t>(next));
+            key = next;
+            prev = &key;
+        }
+        return out;
+    }
+
+    void refresh_maps() {
+        for (int32_t pid : traced_processes()) {
+            auto& symbols = processes[pid];
+            if (!symbols) symbols = std::make_unique<ProcessSymbols>(pid);
+            else symbols->refresh();
+        }
+    }
+
+    std::vector<std::string> frames(int32_t stack_id, bool user, int32_t pid, const KernelSymbols& kernel) const {
+        std::vector<std::string> out;
+        if (stack_id < 0) return out;
+        uint64_t ips[IODIAG_OFFCPU_MAX_DEPTH] = {};
+        if (bpf_map__lookup_elem(skel->maps.stacks, &stack_id, sizeof stack_id, ips, sizeof ips, 0) != 0) return out;
+        const ProcessSymbols* symbols = nullptr;
+        if (user) {
+            auto it = processes.find(pid);
+            if (it == processes.end()) it = processes.emplace(pid, std::make_unique<ProcessSymbols>(pid)).first;
+            symbols = it->second.get();
+        }
+        for (uint64_t ip : ips) {
+            if (!ip) break;
+            std::string frame = user ? symbols->name(ip) : kernel.name(ip);
+            // Programs built without frame pointers (most distributions' binaries) leave a user
+            // stack that is only right up to the first frame no function claims; what follows
+            // is stack contents read as return addresses.
+            if (user && frame.rfind("0x", 0) == 0) {
+                out.push_back("[...]");
+                break;
+            }
+            out.push_back(std::move(frame));
+        }
+        if (!user) drop_tracing_frames(out);
+        return out;
+    }
+};
+
+BpfOffcpuTracer::BpfOffcpuTracer(uint64_t min_ns) : impl_(std::make_unique<Impl>()) { impl_->min_ns = min_ns; }
+BpfOffcpuTracer::~BpfOffcpuTracer() { detach(); }
+
+Status BpfOffcpuTracer::load(const BpfTarget& target, const BpfFeatures& features) {
+    if (impl_->skel) return fail(ErrorKind::internal, "offcpu tracer loaded twice");
+    auto variant = pick_variant(features, name());
+    if (!variant) return tl::unexpected(variant.error());
+    if (*variant == BpfVariant::tracepoint)
+        return fail(ErrorKind::unsupported, "offcpu tracer: needs tp_btf or raw_tp programs on sched_switch");
+    route_libbpf_logs_to_spdlog();
+    impl_->tgid = static_cast<int32_t>(target.tgid);
+    impl_->skel = iodiag_offcpu__open();
+    if (!impl_->skel) return fail(ErrorKind::internal, "offcpu tracer: cannot open the BPF object");
+    impl_->skel->rodata->target_tgid = target.children ? 0 : target.tgid;
+    impl_->skel->rodata->min_ns = impl_->min_ns;
+    select_variant(impl_->skel->obj, *variant);
+    if (auto ok = share_targets(impl_->skel->maps.targets, target); !ok) return ok;
+    if (int err = iodiag_offcpu__load(impl_->skel)) return tl::unexpected(load_error(name(), err));
+    impl_->loaded = true;
+    if (auto ok = fill_own_targets(impl_->skel->maps.targets, target); !ok) return ok;
+    impl_->refresh_maps();
+    impl_->next_refresh = std::chrono::steady_clock::now() + kMapsRefresh;
+    spdlog::debug("offcpu tracer loaded ({})", variant_name(*variant));
+    return {};
+}
+
+Status BpfOffcpuTracer::attach() {
+    if (!impl_->loaded) return fail(ErrorKind::internal, "offcpu tracer: attach before load");
+    return impl_->links.attach(impl_->skel->obj, name());
+}
+
+uint64_t BpfOffcpuTracer::poll(EventSink&, FileTable&) {
+    if (!impl_->loaded) return 0;
+    const auto now = std::chrono::steady_clock::now();
+    if (now >= impl_->next_refresh) {
+        impl_->refresh_maps();
+        impl_->next_refresh = now + kMapsRefresh;
+    }
+    return 0;
+}
+
+void BpfOffcpuTracer::collect_totals(model::ordered_json& totals) const {
+    if (!impl_->loaded) return;
+    iodiag_offcpu_counters c{};
+    sum_percpu_u64(impl_->skel->maps.counters, reinterpret_cast<uint64_t*>(&c), 4);
+
+    struct Entry {
+        iodiag_offcpu_key key;
+        iodiag_offcpu_value value;
+    };
+    std::vector<Entry> entries;
+    const int fd = bpf_map__fd(impl_->skel->maps.offcpu);
+    iodiag_offcpu_key key{}, next{};
+    void* prev = nullptr;
+    while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+        Entry e{next, {}};
+        if (bpf_map_lookup_elem(fd, &next, &e.value) == 0) entries.push_back(e);
+        key = next;
+        prev = &key;
+    }
+    std::sort(entries.begin(), entries.end(), [](const Entry& a, const Entry& b) { return a.value.total_ns > b.value.total_ns; });
+
+    const KernelSymbols kernel;
+    model::ordered_json stacks = model::ordered_json::array();
+    for (const Entry& e : entries) {
+        const auto pid = static_cast<int32_t>(e.key.tgid);
+        stacks.push_back({{"tgid", e.key.tgid},
+                          {"tid", e.key.tid},
+                          {"comm", std::string(e.key.comm, strnlen(e.key.comm, sizeof e.key.comm))},
+                          {"state", state_name(e.key.state)},
+                          {"total_ns", e.value.total_ns},
+                          {"count", e.value.count},
+                          {"kernel", impl_->frames(e.key.kernel_stack, false, pid, kernel)},
+                          {"user", impl_->frames(e.key.user_stack, true, pid, kernel)}});
+    }
+    totals[std::string(name())] = {{"switches", c.switches},
+                                   {"too_short", c.too_short},
+                                   {"lost", c.lost_starts + c.lost_stacks},
+                                   {"kernel_symbols", kernel.size() > 0},
+                                   {"stacks", std::move(stacks)}};
+}
+
+uint64_t BpfOffcpuTracer::dropped() const {
+    if (!impl_->loaded) return 0;
+    iodiag_offcpu_counters c{};
+    if (!sum_percpu_u64(impl_->skel->maps.counters, reinterpret_cast<uint64_t*>(&c), 4)) return 0;
+    return c.lost_starts + c.lost_stacks;
+}
+
+void BpfOffcpuTracer::detach() { impl_->links.destroy(); }
+
+#else  // !IODIAG_HAVE_BPF
+
+struct BpfOffcpuTracer::Impl {};
+BpfOffcpuTracer::BpfOffcpuTracer(uint64_t) : impl_(std::make_unique<Impl>()) {}
+BpfOffcpuTracer::~BpfOffcpuTracer() = default;
+Status BpfOffcpuTracer::load(const BpfTarget&, const BpfFeatures&) {
+    return fail(ErrorKind::unsupported, "this iodiag was built without BPF support");
+}
+Status BpfOffcpuTracer::attach() { return fail(ErrorKind::unsupported, "built without BPF support"); }
+uint64_t BpfOffcpuTracer::poll(EventSink&, FileTable&) { return 0; }
+void BpfOffcpuTracer::collect_totals(model::ordered_json&) const {}
+uint64_t BpfOffcpuTracer::dropped() const { return 0; }
+void BpfOffcpuTracer::detach() {}
+
+#endif
+
+}  // namespace iodiag::trace
