@@ -48,11 +48,13 @@ std::vector<OffcpuStack> merge_threads(const std::vector<OffcpuStack>& stacks) {
     using Key = std::tuple<uint32_t, std::string, std::string, std::vector<std::string>, std::vector<std::string>>;
     std::map<Key, OffcpuStack> merged;
     for (const auto& s : stacks) {
-        OffcpuStack& m = merged[Key{s.tgid, s.comm, s.state, s.kernel, s.user}];
-        if (m.count == 0) {
+        auto [it, fresh] = merged.try_emplace(Key{s.tgid, s.comm, s.state, s.kernel, s.user});
+        OffcpuStack& m = it->second;
+        if (fresh) {
             m = s;
             m.tid = 0;
             m.total_ns = 0;
+            m.count = 0;
         }
         m.total_ns += s.total_ns;
         m.count += s.count;

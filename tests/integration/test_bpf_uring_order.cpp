@@ -38,7 +38,7 @@ TEST_CASE("SubmitOrder releases requests in sequence order, holding those ahead 
     CHECK(order.skipped() == 0);
 }
 
-TEST_CASE("SubmitOrder gives up a gap that waited too long; the late request passes through", "[uring][order]") {
+TEST_CASE("SubmitOrder gives up a gap that waited too long, the late request passes through", "[uring][order]") {
     SubmitOrder order({/*max_wait_ns=*/1000, /*max_held=*/100});
     std::vector<AsyncRequest> out;
     order.add(2, req(20), 100, out);

@@ -526,7 +526,7 @@ TEST_CASE("a constant hole between IOs is strided", "[classifier]") {
     CHECK(opt(g, "rw") == "read:8k");
 }
 
-TEST_CASE("regular idle gaps become thinktime; a busy thread gets none", "[classifier]") {
+TEST_CASE("regular idle gaps become thinktime, a busy thread gets none", "[classifier]") {
     Stream s;
     uint32_t f = s.file("/data/slow");
     for (uint64_t i = 0; i < 200; ++i) {
@@ -584,7 +584,7 @@ TEST_CASE("failed calls count as errors, not as IO", "[classifier]") {
     CHECK(g.evidence.reads.errors == 1);
 }
 
-TEST_CASE("random IO over a file is sized from its start; a real gap becomes fio's offset", "[classifier]") {
+TEST_CASE("random IO over a file is sized from its start, a real gap becomes fio's offset", "[classifier]") {
     Stream s;
     uint32_t f = s.file("/data/big");
     std::mt19937_64 rng(13);

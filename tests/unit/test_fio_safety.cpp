@@ -94,7 +94,7 @@ TEST_CASE("a symlink in a scratch directory is judged by where it points", "[fio
     CHECK(refused.error().kind == ErrorKind::permission);
 }
 
-TEST_CASE("character devices are never a target; block devices need --allow-destructive", "[fio][safety]") {
+TEST_CASE("character devices are never a target, block devices need --allow-destructive", "[fio][safety]") {
     auto null = resolve_target({"/dev/null", true});
     REQUIRE_FALSE(null);
     CHECK(null.error().kind == ErrorKind::unsupported);

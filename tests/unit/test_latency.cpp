@@ -154,7 +154,7 @@ TEST_CASE("latency: reset starts a new interval but remembers engines", "[latenc
     CHECK(stats.rows()[0].name == "io_uring read");
 }
 
-TEST_CASE("latency output: JSON keys each log2 bucket by its lower bound in µs; text has every row", "[latency]") {
+TEST_CASE("latency output: JSON keys each log2 bucket by its lower bound in µs, text has every row", "[latency]") {
     LatencyStats stats = make_stats();
     stats.on_event(call(Syscall::pwrite64, EventKind::data, 500));        // under 1 µs
     stats.on_event(call(Syscall::pwrite64, EventKind::data, 3 * kUs));    // [2, 4)

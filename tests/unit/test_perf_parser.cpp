@@ -350,7 +350,7 @@ TEST_CASE("perf reader: clone flags, clone3 guesses, pending spawns and exits", 
     CHECK((forked.sink.calls.at(0).flags & kCloneThread) == 0);
 }
 
-TEST_CASE("perf reader: strict mode names the line; default mode counts and skips", "[perf]") {
+TEST_CASE("perf reader: strict mode names the line, default mode counts and skips", "[perf]") {
     PerfReaderOptions strict;
     strict.strict = true;
     Capture sink;

@@ -327,7 +327,7 @@ TEST_CASE("strace reader: read/write/pread64/pwrite64 with -y paths", "[strace]"
     CHECK(run.stats.bad_lines == 0);
 }
 
-TEST_CASE("strace reader: readv/writev sum iov_len; an abbreviated list uses the return",
+TEST_CASE("strace reader: readv/writev sum iov_len, an abbreviated list uses the return",
           "[strace]") {
     Run run = read_fixture("calls_o_ttt_T_yy.log");
     const RawSyscall wv = run.sink.of(Syscall::writev).at(0);
@@ -513,7 +513,7 @@ TEST_CASE("strace reader: mmap of a file", "[strace]") {
     CHECK(anon.flags == (2u | 0x20u));
 }
 
-TEST_CASE("strace reader: clone3, clone, fork and vfork; pending spawns", "[strace]") {
+TEST_CASE("strace reader: clone3, clone, fork and vfork, pending spawns", "[strace]") {
     Run run = read_fixture("calls_o_ttt_T_yy.log");
     const RawSyscall c3 = run.sink.of(Syscall::clone3).at(0);
     CHECK(c3.ret == 4498);

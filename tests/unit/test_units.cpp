@@ -43,7 +43,7 @@ TEST_CASE("parse_duration_ms takes s, ms, m, min, h and bare seconds", "[units]"
     CHECK_FALSE(parse_duration_ms("10d"));
 }
 
-TEST_CASE("parse_duration_ns also takes us and ns; parse_duration_ms refuses parts of a millisecond", "[units]") {
+TEST_CASE("parse_duration_ns also takes us and ns, parse_duration_ms refuses parts of a millisecond", "[units]") {
     CHECK(parse_duration_ns("250us") == 250'000u);
     CHECK(parse_duration_ns("7ns") == 7u);
     CHECK(parse_duration_ns("10ms") == 10'000'000u);
