@@ -17,6 +17,7 @@ char LICENSE[] SEC("license") = "GPL";
 
 const volatile __u32 target_tgid = 0;  // nonzero: only this process (no map lookup)
 const volatile __u64 min_ns = 1000;    // shorter absences are counted, not recorded
+const volatile __u8 track_wakers = 0;  // also who wakes the traced threads, and whom they wake
 
 IODIAG_TARGETS_MAP(targets);
 
@@ -45,6 +46,21 @@ struct {
     __type(key, struct iodiag_offcpu_key);
     __type(value, struct iodiag_offcpu_value);
 } offcpu SEC(".maps");
+
+// The last waker of each traced thread that is off the CPU, until it runs again.
+struct {
+    __uint(type, BPF_MAP_TYPE_HASH);
+    __uint(max_entries, 16384);
+    __type(key, __u32);
+    __type(value, struct iodiag_wakeup_key);
+} wakers SEC(".maps");
+
+struct {
+    __uint(type, BPF_MAP_TYPE_HASH);
+    __uint(max_entries, IODIAG_OFFCPU_MAX_STACKS);
+    __type(key, struct iodiag_wakeup_key);
+    __type(value, struct iodiag_wakeup_value);
+} wakeups SEC(".maps");
 
 struct {
     __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -78,6 +94,51 @@ static __always_inline __u8 state_of(long state)
     return IODIAG_OFFCPU_OTHER;
 }
 
+static __always_inline void add_wakeup(struct iodiag_wakeup_key *key, __u64 waited_ns)
+{
+    struct iodiag_wakeup_value *v = bpf_map_lookup_elem(&wakeups, key);
+    if (!v) {
+        struct iodiag_wakeup_value fresh = {};
+        if (bpf_map_update_elem(&wakeups, key, &fresh, BPF_NOEXIST)) {
+            struct iodiag_offcpu_counters *c = counters_slot();
+            if (c) c->lost_wakeups++;
+        }
+        v = bpf_map_lookup_elem(&wakeups, key);
+        if (!v) return;
+    }
+    __sync_fetch_and_add(&v->waited_ns, waited_ns);
+    __sync_fetch_and_add(&v->count, 1);
+}
+
+// In the waker's context: who wakes a traced thread (kept until it runs), or whom a traced thread wakes.
+static __always_inline void on_waking(void *ctx, __u32 wakee_tgid, __u32 wakee_pid, const char *wakee_comm)
+{
+    if (!track_wakers) return;
+    __u64 id = bpf_get_current_pid_tgid();
+    __u32 waker_tgid = id >> 32;
+    const int wakee_traced = traced(wakee_tgid);
+    const int waker_traced = traced(waker_tgid);
+    if (!wakee_traced && !waker_traced) return;
+    struct iodiag_wakeup_key key = {};
+    key.wakee_tgid = wakee_tgid;
+    key.wakee_tid = wakee_pid;
+    key.waker_tgid = waker_tgid;
+    key.waker_tid = (__u32)id;
+    key.waker_kernel_stack = bpf_get_stackid(ctx, &stacks, 0);
+    key.waker_user_stack = bpf_get_stackid(ctx, &stacks, BPF_F_USER_STACK);
+    key.wakee_traced = wakee_traced ? 1 : 0;
+    bpf_probe_read_kernel_str(key.wakee_comm, sizeof(key.wakee_comm), wakee_comm);
+    bpf_get_current_comm(key.waker_comm, sizeof(key.waker_comm));
+    if (wakee_traced) {
+        if (bpf_map_update_elem(&wakers, &wakee_pid, &key, BPF_ANY)) {
+            struct iodiag_offcpu_counters *c = counters_slot();
+            if (c) c->lost_wakeups++;
+        }
+    } else {
+        add_wakeup(&key, 0);
+    }
+}
+
 static __always_inline void on_switch(void *ctx, __u32 prev_tgid, __u32 prev_pid, long prev_state,
                                       __u32 next_pid)
 {
@@ -100,6 +161,14 @@ static __always_inline void on_switch(void *ctx, __u32 prev_tgid, __u32 prev_pid
     __u64 delta = now - s->ts_ns;
     struct iodiag_offcpu_key key = s->key;
     bpf_map_delete_elem(&starts, &next_pid);
+    if (track_wakers) {
+        struct iodiag_wakeup_key *w = bpf_map_lookup_elem(&wakers, &next_pid);
+        if (w) {
+            struct iodiag_wakeup_key wk = *w;
+            bpf_map_delete_elem(&wakers, &next_pid);
+            add_wakeup(&wk, delta);
+        }
+    }
     struct iodiag_offcpu_counters *c = counters_slot();
     if (delta < min_ns) {
         if (c) c->too_short++;
@@ -126,6 +195,20 @@ SEC("tp_btf/sched_switch")
 int BPF_PROG(offcpu_switch_btf, bool preempt, struct task_struct *prev, struct task_struct *next)
 {
     on_switch(ctx, prev->tgid, prev->pid, preempt ? 0 : task_state(prev), next->pid);
+    return 0;
+}
+
+SEC("tp_btf/sched_waking")
+int BPF_PROG(offcpu_waking_btf, struct task_struct *p)
+{
+    on_waking(ctx, p->tgid, p->pid, p->comm);
+    return 0;
+}
+
+SEC("raw_tp/sched_waking")
+int BPF_PROG(offcpu_waking_raw, struct task_struct *p)
+{
+    on_waking(ctx, BPF_CORE_READ(p, tgid), BPF_CORE_READ(p, pid), (const char *)p + bpf_core_field_offset(p->comm));
     return 0;
 }
 

@@ -31,11 +31,32 @@ struct iodiag_offcpu_value {
     __u64 count;
 };
 
+/* Who woke a traced thread (sched_waking, in the waker's context), and what the woken thread
+ * had waited: the note's offwaketime. Also the threads the traced processes wake (time 0). */
+struct iodiag_wakeup_key {
+    __u32 wakee_tgid;
+    __u32 wakee_tid;
+    __u32 waker_tgid;
+    __u32 waker_tid;
+    __s32 waker_kernel_stack;  /* stack map id; negative: not captured */
+    __s32 waker_user_stack;
+    __u8 wakee_traced;         /* 1: a traced thread was woken; 0: a traced thread woke another */
+    __u8 pad[3];
+    char wakee_comm[IODIAG_OFFCPU_COMM_LEN];
+    char waker_comm[IODIAG_OFFCPU_COMM_LEN];
+};
+
+struct iodiag_wakeup_value {
+    __u64 waited_ns;  /* the woken thread's time off the CPU before it ran again (wakee_traced) */
+    __u64 count;
+};
+
 struct iodiag_offcpu_counters {
     __u64 switches;       /* times a traced thread left the CPU */
     __u64 too_short;      /* off the CPU for less than the minimum: not recorded */
     __u64 lost_starts;    /* the start table was full */
     __u64 lost_stacks;    /* the aggregate table was full */
+    __u64 lost_wakeups;   /* the waker tables were full */
 };
 
 #endif

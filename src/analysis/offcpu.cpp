@@ -27,6 +27,21 @@ Result<OffcpuReport> offcpu_from_json(const nlohmann::ordered_json& totals) {
             stack.user = s.at("user").get<std::vector<std::string>>();
             report.stacks.push_back(std::move(stack));
         }
+        for (const auto& w : totals.value("wakeups", nlohmann::ordered_json::array())) {
+            Wakeup wakeup;
+            wakeup.woken = w.at("woken").get<bool>();
+            wakeup.wakee_tgid = w.at("wakee_tgid").get<uint32_t>();
+            wakeup.wakee_tid = w.at("wakee_tid").get<uint32_t>();
+            wakeup.wakee_comm = w.at("wakee_comm").get<std::string>();
+            wakeup.waker_tgid = w.at("waker_tgid").get<uint32_t>();
+            wakeup.waker_tid = w.at("waker_tid").get<uint32_t>();
+            wakeup.waker_comm = w.at("waker_comm").get<std::string>();
+            wakeup.waited_ns = w.at("waited_ns").get<uint64_t>();
+            wakeup.count = w.at("count").get<uint64_t>();
+            wakeup.waker_kernel = w.at("waker_kernel").get<std::vector<std::string>>();
+            wakeup.waker_user = w.at("waker_user").get<std::vector<std::string>>();
+            report.wakeups.push_back(std::move(wakeup));
+        }
         return report;
     } catch (const nlohmann::json::exception& e) {
         return fail(ErrorKind::internal, std::string("offcpu totals are not as expected: ") + e.what());
@@ -124,6 +139,86 @@ nlohmann::ordered_json to_json(const std::vector<OffcpuStack>& stacks) {
         j["count"] = s.count;
         j["kernel"] = s.kernel;
         j["user"] = s.user;
+        out.push_back(std::move(j));
+    }
+    return out;
+}
+
+std::vector<Wakeup> merge_threads(const std::vector<Wakeup>& wakeups) {
+    using Key = std::tuple<bool, uint32_t, std::string, uint32_t, std::string, std::vector<std::string>,
+                           std::vector<std::string>>;
+    std::map<Key, Wakeup> merged;
+    for (const auto& w : wakeups) {
+        auto [it, fresh] = merged.try_emplace(
+            Key{w.woken, w.wakee_tgid, w.wakee_comm, w.waker_tgid, w.waker_comm, w.waker_kernel, w.waker_user});
+        Wakeup& m = it->second;
+        if (fresh) {
+            m = w;
+            m.wakee_tid = m.waker_tid = 0;
+            m.waited_ns = m.count = 0;
+        }
+        m.waited_ns += w.waited_ns;
+        m.count += w.count;
+    }
+    std::vector<Wakeup> out;
+    for (auto& [key, w] : merged) out.push_back(std::move(w));
+    std::stable_sort(out.begin(), out.end(), [](const Wakeup& a, const Wakeup& b) {
+        return std::tie(a.waited_ns, a.count) > std::tie(b.waited_ns, b.count);
+    });
+    return out;
+}
+
+namespace {
+
+std::string who(uint32_t tgid, uint32_t tid, const std::string& comm) {
+    return fmt::format("{} [{}{}]", comm, tgid, tid && tid != tgid ? fmt::format(" thread {}", tid) : "");
+}
+
+void append_frames(std::string& out, const std::vector<std::string>& kernel, const std::vector<std::string>& user) {
+    for (const auto& frame : kernel) out += "    " + frame + "\n";
+    if (!kernel.empty() && !user.empty()) out += "    --\n";
+    for (const auto& frame : user) out += "    " + frame + "\n";
+}
+
+}  // namespace
+
+std::string render_wakeups(const std::vector<Wakeup>& wakeups, size_t top) {
+    std::string out = "who woke the target's threads (the time they had waited off the CPU):\n";
+    size_t shown = 0;
+    for (const auto& w : wakeups) {
+        if (!w.woken || shown == top) continue;
+        ++shown;
+        out += fmt::format("\n#{}  {:.3f} s waited, {} wakeups, {:.1f} us each: {} woken by {}\n", shown,
+                           seconds(w.waited_ns), w.count,
+                           w.count ? static_cast<double>(w.waited_ns) / 1000.0 / static_cast<double>(w.count) : 0.0,
+                           who(w.wakee_tgid, w.wakee_tid, w.wakee_comm), who(w.waker_tgid, w.waker_tid, w.waker_comm));
+        append_frames(out, w.waker_kernel, w.waker_user);
+    }
+    if (shown == 0) out += "  (none seen)\n";
+    out += "\nwhom the target's threads woke:\n";
+    shown = 0;
+    for (const auto& w : wakeups) {
+        if (w.woken || shown == top) continue;
+        ++shown;
+        out += fmt::format("  {} woke {}  {} times\n", who(w.waker_tgid, w.waker_tid, w.waker_comm),
+                           who(w.wakee_tgid, w.wakee_tid, w.wakee_comm), w.count);
+    }
+    if (shown == 0) out += "  (none seen)\n";
+    return out;
+}
+
+nlohmann::ordered_json to_json(const std::vector<Wakeup>& wakeups) {
+    nlohmann::ordered_json out = nlohmann::ordered_json::array();
+    for (const auto& w : wakeups) {
+        nlohmann::ordered_json j = {{"woken", w.woken},
+                                    {"wakee", {{"pid", w.wakee_tgid}, {"comm", w.wakee_comm}}},
+                                    {"waker", {{"pid", w.waker_tgid}, {"comm", w.waker_comm}}},
+                                    {"count", w.count}};
+        if (w.wakee_tid) j["wakee"]["tid"] = w.wakee_tid;
+        if (w.waker_tid) j["waker"]["tid"] = w.waker_tid;
+        if (w.woken) j["waited_ms"] = static_cast<double>(w.waited_ns) / 1e6;
+        j["waker_kernel"] = w.waker_kernel;
+        j["waker_user"] = w.waker_user;
         out.push_back(std::move(j));
     }
     return out;

@@ -24,12 +24,27 @@ struct OffcpuStack {
     std::vector<std::string> user;
 };
 
+// A thread woken by another: who woke a traced thread and how long it had waited (woken), or a
+// thread a traced one woke (not woken: nothing is known of its wait).
+struct Wakeup {
+    bool woken = true;
+    uint32_t wakee_tgid = 0, wakee_tid = 0;  // tids 0 once threads are merged
+    std::string wakee_comm;
+    uint32_t waker_tgid = 0, waker_tid = 0;
+    std::string waker_comm;
+    uint64_t waited_ns = 0;
+    uint64_t count = 0;
+    std::vector<std::string> waker_kernel;   // the waker's stack when it woke, innermost first
+    std::vector<std::string> waker_user;
+};
+
 struct OffcpuReport {
     uint64_t switches = 0;             // times a traced thread left the CPU
     uint64_t too_short = 0;            // absences under the minimum, not in the stacks
     uint64_t lost = 0;                 // not recorded: a table was full
     bool kernel_symbols = true;        // false: kernel frames are bare addresses (no root?)
     std::vector<OffcpuStack> stacks;   // most time first
+    std::vector<Wakeup> wakeups;       // when wakers were tracked
 };
 
 // From the tracer's totals["offcpu"].
@@ -49,5 +64,14 @@ std::string folded(const std::vector<OffcpuStack>& stacks);
 std::string render_top(const std::vector<OffcpuStack>& stacks, size_t top);
 
 nlohmann::ordered_json to_json(const std::vector<OffcpuStack>& stacks);
+
+// Same wakee and waker processes, commands and waker stacks: one entry, tids 0; most waited first.
+std::vector<Wakeup> merge_threads(const std::vector<Wakeup>& wakeups);
+
+// Who woke the target's threads (with the time they had waited and the waker's stack), then whom
+// the target's threads woke; `top` entries of each.
+std::string render_wakeups(const std::vector<Wakeup>& wakeups, size_t top);
+
+nlohmann::ordered_json to_json(const std::vector<Wakeup>& wakeups);
 
 }  // namespace iodiag::analysis

@@ -1,5 +1,7 @@
 // `iodiag offcpu`: where a process's threads wait off the CPU (the note's offcputime), by kernel
 // and user stack and the state they left in: waiting for disk, sleeping, preempted.
+// `iodiag wakeup`: who wakes the process's threads, with the time they had waited and the
+// waker's stack, and whom its threads wake (the note's offwaketime).
 #pragma once
 
 #include <cstdint>
@@ -25,5 +27,15 @@ struct OffcpuOptions {
 
 void add_offcpu_command(CLI::App& app, OffcpuOptions& options);
 int run_offcpu(const OffcpuOptions& options);
+
+struct WakeupOptions {
+    TargetOptions target;
+    size_t top = 10;
+    bool per_thread = false;
+    bool json = false;
+};
+
+void add_wakeup_command(CLI::App& app, WakeupOptions& options);
+int run_wakeup(const WakeupOptions& options);
 
 }  // namespace iodiag::cli

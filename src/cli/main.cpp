@@ -38,6 +38,7 @@ int run(int argc, char** argv) {
     LatencyOptions latency;
     SlowOptions slow;
     OffcpuOptions offcpu;
+    WakeupOptions wakeup;
     add_model_command(app, model);
     add_reproduce_command(app, reproduce);
     add_probe_command(app, probe);
@@ -47,6 +48,7 @@ int run(int argc, char** argv) {
     add_latency_command(app, latency);
     add_slow_command(app, slow);
     add_offcpu_command(app, offcpu);
+    add_wakeup_command(app, wakeup);
 
     try {
         app.parse(argc, argv);
@@ -70,6 +72,7 @@ int run(int argc, char** argv) {
     if (app.got_subcommand("latency")) return run_latency(latency);
     if (app.got_subcommand("slow")) return run_slow(slow);
     if (app.got_subcommand("offcpu")) return run_offcpu(offcpu);
+    if (app.got_subcommand("wakeup")) return run_wakeup(wakeup);
     return kExitUsage;
 }
 

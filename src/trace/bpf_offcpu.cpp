@@ -1,6 +1,8 @@
 #include "trace/bpf_offcpu.hpp"
 
 #include <algorithm>
+#include <cstring>
+#include <tuple>
 #include <chrono>
 #include <map>
 #include <string>
@@ -27,7 +29,9 @@ namespace {
 
 static_assert(sizeof(iodiag_offcpu_key) == 36, "offcpu.h key layout changed: update both sides");
 static_assert(sizeof(iodiag_offcpu_value) == 16, "offcpu.h value layout changed: update both sides");
-static_assert(sizeof(iodiag_offcpu_counters) == 4 * 8, "offcpu.h counters are 64-bit only");
+static_assert(sizeof(iodiag_offcpu_counters) == 5 * 8, "offcpu.h counters are 64-bit only");
+static_assert(sizeof(iodiag_wakeup_key) == 60, "offcpu.h wakeup key layout changed: update both sides");
+static_assert(sizeof(iodiag_wakeup_value) == 16, "offcpu.h wakeup value layout changed: update both sides");
 
 constexpr auto kMapsRefresh = std::chrono::seconds(1);  // new libraries get names within a second
 
@@ -38,6 +42,22 @@ const char* state_name(uint8_t state) {
     case IODIAG_OFFCPU_DISK: return "disk";
     default: return "other";
     }
+}
+
+// Every entry of a BPF hash map, in no particular order.
+template <typename Key, typename Value>
+std::vector<std::pair<Key, Value>> read_hash_map(const bpf_map* map) {
+    std::vector<std::pair<Key, Value>> out;
+    const int fd = bpf_map__fd(map);
+    Key key{}, next{};
+    void* prev = nullptr;
+    while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+        Value value{};
+        if (bpf_map_lookup_elem(fd, &next, &value) == 0) out.emplace_back(next, value);
+        key = next;
+        prev = &key;
+    }
+    return out;
 }
 
 // The kernel stack is taken inside our own program: its first frames are the program and the
@@ -57,6 +77,7 @@ void drop_tracing_frames(std::vector<std::string>& frames) {
 
 struct BpfOffcpuTracer::Impl {
     uint64_t min_ns = 1000;
+    bool wakers = false;
     iodiag_offcpu* skel = nullptr;
     BpfLinks links;
     bool loaded = false;
@@ -117,9 +138,36 @@ struct BpfOffcpuTracer::Impl {
         if (!user) drop_tracing_frames(out);
         return out;
     }
+
+    // Who woke the traced threads (and whom they woke), most waited time first, then most often.
+    model::ordered_json wakeups(const KernelSymbols& kernel) const {
+        auto entries = read_hash_map<iodiag_wakeup_key, iodiag_wakeup_value>(skel->maps.wakeups);
+        std::sort(entries.begin(), entries.end(), [](const auto& a, const auto& b) {
+            return std::tie(a.second.waited_ns, a.second.count) > std::tie(b.second.waited_ns, b.second.count);
+        });
+        model::ordered_json out = model::ordered_json::array();
+        for (const auto& [key, value] : entries) {
+            const auto comm = [](const char* text) { return std::string(text, strnlen(text, IODIAG_OFFCPU_COMM_LEN)); };
+            out.push_back({{"woken", key.wakee_traced == 1},
+                           {"wakee_tgid", key.wakee_tgid},
+                           {"wakee_tid", key.wakee_tid},
+                           {"wakee_comm", comm(key.wakee_comm)},
+                           {"waker_tgid", key.waker_tgid},
+                           {"waker_tid", key.waker_tid},
+                           {"waker_comm", comm(key.waker_comm)},
+                           {"waited_ns", value.waited_ns},
+                           {"count", value.count},
+                           {"waker_kernel", frames(key.waker_kernel_stack, false, 0, kernel)},
+                           {"waker_user", frames(key.waker_user_stack, true, static_cast<int32_t>(key.waker_tgid), kernel)}});
+        }
+        return out;
+    }
 };
 
-BpfOffcpuTracer::BpfOffcpuTracer(uint64_t min_ns) : impl_(std::make_unique<Impl>()) { impl_->min_ns = min_ns; }
+BpfOffcpuTracer::BpfOffcpuTracer(uint64_t min_ns, bool wakers) : impl_(std::make_unique<Impl>()) {
+    impl_->min_ns = min_ns;
+    impl_->wakers = wakers;
+}
 BpfOffcpuTracer::~BpfOffcpuTracer() { detach(); }
 
 Status BpfOffcpuTracer::load(const BpfTarget& target, const BpfFeatures& features) {
@@ -134,6 +182,7 @@ Status BpfOffcpuTracer::load(const BpfTarget& target, const BpfFeatures& feature
     if (!impl_->skel) return fail(ErrorKind::internal, "offcpu tracer: cannot open the BPF object");
     impl_->skel->rodata->target_tgid = target.children ? 0 : target.tgid;
     impl_->skel->rodata->min_ns = impl_->min_ns;
+    impl_->skel->rodata->track_wakers = impl_->wakers ? 1 : 0;
     select_variant(impl_->skel->obj, *variant);
     if (auto ok = share_targets(impl_->skel->maps.targets, target); !ok) return ok;
     if (int err = iodiag_offcpu__load(impl_->skel)) return tl::unexpected(load_error(name(), err));
@@ -163,49 +212,37 @@ uint64_t BpfOffcpuTracer::poll(EventSink&, FileTable&) {
 void BpfOffcpuTracer::collect_totals(model::ordered_json& totals) const {
     if (!impl_->loaded) return;
     iodiag_offcpu_counters c{};
-    sum_percpu_u64(impl_->skel->maps.counters, reinterpret_cast<uint64_t*>(&c), 4);
+    sum_percpu_u64(impl_->skel->maps.counters, reinterpret_cast<uint64_t*>(&c), 5);
 
-    struct Entry {
-        iodiag_offcpu_key key;
-        iodiag_offcpu_value value;
-    };
-    std::vector<Entry> entries;
-    const int fd = bpf_map__fd(impl_->skel->maps.offcpu);
-    iodiag_offcpu_key key{}, next{};
-    void* prev = nullptr;
-    while (bpf_map_get_next_key(fd, prev, &next) == 0) {
-        Entry e{next, {}};
-        if (bpf_map_lookup_elem(fd, &next, &e.value) == 0) entries.push_back(e);
-        key = next;
-        prev = &key;
-    }
-    std::sort(entries.begin(), entries.end(), [](const Entry& a, const Entry& b) { return a.value.total_ns > b.value.total_ns; });
+    auto entries = read_hash_map<iodiag_offcpu_key, iodiag_offcpu_value>(impl_->skel->maps.offcpu);
+    std::sort(entries.begin(), entries.end(), [](const auto& a, const auto& b) { return a.second.total_ns > b.second.total_ns; });
 
     const KernelSymbols kernel;
     model::ordered_json stacks = model::ordered_json::array();
-    for (const Entry& e : entries) {
-        const auto pid = static_cast<int32_t>(e.key.tgid);
-        stacks.push_back({{"tgid", e.key.tgid},
-                          {"tid", e.key.tid},
-                          {"comm", std::string(e.key.comm, strnlen(e.key.comm, sizeof e.key.comm))},
-                          {"state", state_name(e.key.state)},
-                          {"total_ns", e.value.total_ns},
-                          {"count", e.value.count},
-                          {"kernel", impl_->frames(e.key.kernel_stack, false, pid, kernel)},
-                          {"user", impl_->frames(e.key.user_stack, true, pid, kernel)}});
+    for (const auto& [key, value] : entries) {
+        const auto pid = static_cast<int32_t>(key.tgid);
+        stacks.push_back({{"tgid", key.tgid},
+                          {"tid", key.tid},
+                          {"comm", std::string(key.comm, strnlen(key.comm, sizeof key.comm))},
+                          {"state", state_name(key.state)},
+                          {"total_ns", value.total_ns},
+                          {"count", value.count},
+                          {"kernel", impl_->frames(key.kernel_stack, false, pid, kernel)},
+                          {"user", impl_->frames(key.user_stack, true, pid, kernel)}});
     }
     totals[std::string(name())] = {{"switches", c.switches},
                                    {"too_short", c.too_short},
-                                   {"lost", c.lost_starts + c.lost_stacks},
+                                   {"lost", c.lost_starts + c.lost_stacks + c.lost_wakeups},
                                    {"kernel_symbols", kernel.size() > 0},
                                    {"stacks", std::move(stacks)}};
+    if (impl_->wakers) totals[std::string(name())]["wakeups"] = impl_->wakeups(kernel);
 }
 
 uint64_t BpfOffcpuTracer::dropped() const {
     if (!impl_->loaded) return 0;
     iodiag_offcpu_counters c{};
-    if (!sum_percpu_u64(impl_->skel->maps.counters, reinterpret_cast<uint64_t*>(&c), 4)) return 0;
-    return c.lost_starts + c.lost_stacks;
+    if (!sum_percpu_u64(impl_->skel->maps.counters, reinterpret_cast<uint64_t*>(&c), 5)) return 0;
+    return c.lost_starts + c.lost_stacks + c.lost_wakeups;
 }
 
 void BpfOffcpuTracer::detach() { impl_->links.destroy(); }
@@ -213,7 +250,7 @@ void BpfOffcpuTracer::detach() { impl_->links.destroy(); }
 #else  // !IODIAG_HAVE_BPF
 
 struct BpfOffcpuTracer::Impl {};
-BpfOffcpuTracer::BpfOffcpuTracer(uint64_t) : impl_(std::make_unique<Impl>()) {}
+BpfOffcpuTracer::BpfOffcpuTracer(uint64_t, bool) : impl_(std::make_unique<Impl>()) {}
 BpfOffcpuTracer::~BpfOffcpuTracer() = default;
 Status BpfOffcpuTracer::load(const BpfTarget&, const BpfFeatures&) {
     return fail(ErrorKind::unsupported, "this iodiag was built without BPF support");

@@ -13,7 +13,8 @@ namespace iodiag::trace {
 
 class BpfOffcpuTracer final : public BpfTracer {
 public:
-    explicit BpfOffcpuTracer(uint64_t min_ns = 1000);
+    // `wakers`: also who wakes the traced threads and whom they wake (totals["offcpu"]["wakeups"]).
+    explicit BpfOffcpuTracer(uint64_t min_ns = 1000, bool wakers = false);
     ~BpfOffcpuTracer() override;
     BpfOffcpuTracer(const BpfOffcpuTracer&) = delete;
     BpfOffcpuTracer& operator=(const BpfOffcpuTracer&) = delete;

@@ -59,7 +59,8 @@ std::vector<TracerSlot> make_tracers(const BpfOptions& options) {
     tracers.push_back({std::make_unique<BpfSyscalls>(), true});
     tracers.push_back({std::make_unique<BpfUringTracer>(), false});
     tracers.push_back({std::make_unique<BpfBlockTracer>(), false});
-    if (options.offcpu) tracers.push_back({std::make_unique<BpfOffcpuTracer>(options.offcpu_min_ns), true});
+    if (options.offcpu || options.wakers)
+        tracers.push_back({std::make_unique<BpfOffcpuTracer>(options.offcpu_min_ns, options.wakers), true});
     return tracers;
 }
 

@@ -26,6 +26,7 @@ struct BpfOptions {
     std::string command_stdout;         // launch: the command's stdout goes to this file
     bool offcpu = false;                // also the off-CPU tracer (totals["offcpu"])
     uint64_t offcpu_min_ns = 1000;      // its shortest absence recorded
+    bool wakers = false;                // and who wakes the target's threads (totals["offcpu"]["wakeups"])
     uint64_t interval_ms = 0;           // > 0: on_interval runs this often while tracing, after
     std::function<void()> on_interval;  // the records so far went to the sink
 };

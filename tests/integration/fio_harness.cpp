@@ -70,6 +70,26 @@ fs::path write_fio_job(const ScratchDir& dir, const std::string& name, const std
     return job;
 }
 
+ReaderRun run_on_direct_reader(const ScratchDir& dir, const std::vector<std::string>& iodiag_args, int seconds) {
+    const fs::path job =
+        write_fio_job(dir, "reader.fio", "[r]\nrw=randread\nbs=4k\nioengine=psync\ndirect=1\nsize=16m\n", seconds);
+    const std::string report = (dir.path() / "fio.json").string();
+    std::vector<std::string> args = iodiag_args;
+    for (std::string part : {"--", "fio", "--output-format=json"}) args.push_back(part);
+    args.push_back("--output=" + report);
+    args.push_back(job.string());
+    auto run = run_iodiag(args);
+    INFO("iodiag stdout:\n" << run.out << "\niodiag stderr:\n" << run.err);
+    REQUIRE(run.exit_code == 0);
+    ReaderRun out;
+    out.out = nlohmann::json::parse(run.out);
+    std::ifstream in(report);
+    out.fio_read = nlohmann::json::parse(in).at("jobs").at(0).at("read");
+    out.reads = out.fio_read.at("total_ios").get<uint64_t>();
+    out.data_file = dir.path() / "r.0.0";
+    return out;
+}
+
 model::WorkloadModel model_fio_job(const ScratchDir& dir, const std::string& job_body, int seconds,
                                    const std::vector<std::string>& extra_iodiag_args) {
     const fs::path job = write_fio_job(dir, traced_job(dir).filename().string(), job_body, seconds);

@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "common/subprocess.hpp"
 #include "model/workload_model.hpp"
 
@@ -32,6 +34,17 @@ std::string missing_tools(const std::vector<std::string>& tools);
 // based for `seconds`) and lays out its files, untraced. Returns the job's path.
 std::filesystem::path write_fio_job(const ScratchDir& dir, const std::string& name, const std::string& job_body,
                                     int seconds);
+
+// A 4k O_DIRECT psync random reader of a 16 MiB file for `seconds`, run as
+// `iodiag ARGS... -- fio --output-format=json --output=REPORT JOB`: iodiag's stdout as JSON (it
+// must exit 0) and the read side of fio's own report.
+struct ReaderRun {
+    nlohmann::json out;
+    nlohmann::json fio_read;   // jobs[0].read: total_ios, clat_ns, ...
+    uint64_t reads = 0;        // fio_read.total_ios
+    std::filesystem::path data_file;
+};
+ReaderRun run_on_direct_reader(const ScratchDir& dir, const std::vector<std::string>& iodiag_args, int seconds);
 
 // Writes `job_body` as an fio job (with a [global] section pointing fio at `dir`, time based for
 // `seconds`), lays out its files untraced, then runs `iodiag model -- fio JOB`. Returns the model.

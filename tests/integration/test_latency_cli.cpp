@@ -34,19 +34,12 @@ const json* row(const json& rows, const std::string& layer, const std::string& n
 TEST_CASE("latency: pread64 calls and the disk's reads match fio's own count and latency", "[latency][bpf][fio]") {
     SKIP_UNLESS_BPF_SOURCE("fio");
     ScratchDir dir;
-    const std::string job = direct_reader_job(dir, 2);
-    const std::string report = (dir.path() / "fio.json").string();
-    auto run = run_iodiag({"latency", "--json", "--", "fio", "--output-format=json", "--output=" + report, job});
-    INFO(run.out << run.err);
-    REQUIRE(run.exit_code == 0);
-    const json out = json::parse(run.out);
+    const ReaderRun r = run_on_direct_reader(dir, {"latency", "--json"}, 2);
+    const json& out = r.out;
     CHECK(out.at("ended") == "ended: target exited");
     const json& rows = out.at("rows");
-
-    std::ifstream in(report);
-    const json fio = json::parse(in);
-    const json& read = fio.at("jobs").at(0).at("read");
-    const uint64_t ios = read.at("total_ios").get<uint64_t>();
+    const json& read = r.fio_read;
+    const uint64_t ios = r.reads;
     REQUIRE(ios > 100);
 
     // Every read fio made is one pread64 (plus the few the dynamic loader makes on shared

@@ -25,16 +25,9 @@ TEST_CASE("offcpu: a direct reader waits for the disk in pread64, named from the
           "[offcpu][bpf][fio]") {
     SKIP_UNLESS_BPF_SOURCE("fio", "bpftool");
     ScratchDir dir;
-    const std::string job =
-        write_fio_job(dir, "reader.fio", "[r]\nrw=randread\nbs=4k\nioengine=psync\ndirect=1\nsize=16m\n", 1).string();
-    const std::string report = (dir.path() / "fio.json").string();
-    auto run = run_iodiag({"offcpu", "--json", "--state", "disk", "--", "fio", "--output-format=json",
-                           "--output=" + report, job});
-    INFO(run.out << run.err);
-    REQUIRE(run.exit_code == 0);
-    const json out = json::parse(run.out);
-    std::ifstream in(report);
-    const uint64_t ios = json::parse(in).at("jobs").at(0).at("read").at("total_ios").get<uint64_t>();
+    const ReaderRun r = run_on_direct_reader(dir, {"offcpu", "--json", "--state", "disk"}, 1);
+    const json& out = r.out;
+    const uint64_t ios = r.reads;
     REQUIRE(ios > 100);
 
     const json& stacks = out.at("stacks");
@@ -76,4 +69,30 @@ TEST_CASE("offcpu: --folded prints one flame-graph line per stack, time in us la
         if (line.rfind("dd;", 0) == 0 && line.find("io_schedule") != std::string::npos) waited_for_disk = true;
     }
     CHECK(waited_for_disk);  // each direct write waits for its completion
+}
+
+TEST_CASE("wakeup: a direct reader is woken by its reads' completions, from the block layer", "[offcpu][bpf][fio]") {
+    SKIP_UNLESS_BPF_SOURCE("fio");
+    ScratchDir dir;
+    const ReaderRun r = run_on_direct_reader(dir, {"wakeup", "--json", "--top", "50"}, 1);
+    const json& out = r.out;
+    const uint64_t ios = r.reads;
+    REQUIRE(ios > 100);
+    uint64_t completions = 0;  // wakeups of fio by a read's completion (end of a request or a bio)
+    for (const auto& w : out.at("wakeups")) {
+        if (!w.at("woken").get<bool>() || w.at("wakee").at("comm") != "fio") continue;
+        if (any_frame(w.at("waker_kernel"), "end_io") || any_frame(w.at("waker_kernel"), "end_request"))
+            completions += w.at("count").get<uint64_t>();
+    }
+    CHECK(completions >= ios / 4);
+}
+
+TEST_CASE("offcpu and wakeup: bad input gets a message and an exit code", "[offcpu][cli]") {
+    auto state = run_iodiag({"offcpu", "--state", "waiting", "--", "true"});
+    CHECK(state.exit_code == 2);
+    CHECK_THAT(state.err, Catch::Contains("waiting"));
+    auto both = run_iodiag({"wakeup", "--pid", "1", "--", "true"});
+    CHECK(both.exit_code == 2);
+    auto top = run_iodiag({"wakeup", "--top", "0", "--", "true"});
+    CHECK(top.exit_code == 2);
 }

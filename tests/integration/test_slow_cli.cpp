@@ -15,24 +15,14 @@ TEST_CASE("slow: every pread of a direct reader over 1us is counted, listed up t
           "[slow][bpf][fio]") {
     SKIP_UNLESS_BPF_SOURCE("fio");
     ScratchDir dir;
-    const std::string job =
-        write_fio_job(dir, "reader.fio", "[r]\nrw=randread\nbs=4k\nioengine=psync\ndirect=1\nsize=16m\n", 1).string();
-    const std::string report = (dir.path() / "fio.json").string();
-    const std::vector<std::string> fio = {"fio", "--output-format=json", "--output=" + report, job};
-
-    std::vector<std::string> args = {"slow", "--json", "--min", "1us", "--limit", "2000", "--"};
-    args.insert(args.end(), fio.begin(), fio.end());
-    auto run = run_iodiag(args);
-    INFO(run.out << run.err);
-    REQUIRE(run.exit_code == 0);
-    const json out = json::parse(run.out);
-    std::ifstream in(report);
-    const uint64_t ios = json::parse(in).at("jobs").at(0).at("read").at("total_ios").get<uint64_t>();
+    const ReaderRun r = run_on_direct_reader(dir, {"slow", "--json", "--min", "1us", "--limit", "2000"}, 1);
+    const json& out = r.out;
+    const uint64_t ios = r.reads;
     REQUIRE(ios > 3000);
     CHECK(out.at("counts").at("syscall").at("slow").get<uint64_t>() >= ios);
     CHECK(out.at("listed") == 2000);
     REQUIRE(out.at("ops").size() == 2000);
-    const std::string data_file = (dir.path() / "r.0.0").string();
+    const std::string data_file = r.data_file.string();
     uint64_t reads = 0;
     for (const auto& op : out.at("ops")) {
         CHECK(op.at("latency_ms").get<double>() >= 0.001);
@@ -44,12 +34,7 @@ TEST_CASE("slow: every pread of a direct reader over 1us is counted, listed up t
     }
     CHECK(reads >= 500);  // after the loader's opens and reads of shared libraries, beside the disk's requests
 
-    args = {"slow", "--json", "--min", "10s", "--"};
-    args.insert(args.end(), fio.begin(), fio.end());
-    run = run_iodiag(args);
-    INFO(run.out << run.err);
-    REQUIRE(run.exit_code == 0);
-    const json none = json::parse(run.out);
+    const json none = run_on_direct_reader(dir, {"slow", "--json", "--min", "10s"}, 1).out;
     CHECK(none.at("ops").empty());
     CHECK(none.at("counts").at("syscall").at("seen").get<uint64_t>() >= ios / 2);  // a second run, about as many
     CHECK(none.at("counts").at("syscall").at("slow") == 0);

@@ -69,3 +69,36 @@ TEST_CASE("offcpu: totals without their stacks are an error, not a crash", "[off
     REQUIRE_FALSE(report);
     CHECK_THAT(report.error().message, Catch::Contains("offcpu totals"));
 }
+
+namespace {
+
+nlohmann::ordered_json wakeup(bool woken, uint32_t wakee_tid, uint32_t waker_tid, uint64_t waited_ns, uint64_t count) {
+    return {{"woken", woken},          {"wakee_tgid", 100},         {"wakee_tid", wakee_tid},
+            {"wakee_comm", "db"},      {"waker_tgid", 7},           {"waker_tid", waker_tid},
+            {"waker_comm", "kworker"}, {"waited_ns", waited_ns},    {"count", count},
+            {"waker_kernel", {"try_to_wake_up", "blk_mq_end_request"}}, {"waker_user", nlohmann::ordered_json::array()}};
+}
+
+}  // namespace
+
+TEST_CASE("wakeups: who woke the target merges across threads, then whom the target woke", "[offcpu]") {
+    nlohmann::ordered_json t = totals();
+    t["wakeups"] = {wakeup(true, 101, 8, 2'000'000, 2), wakeup(true, 102, 9, 4'000'000, 3), wakeup(false, 101, 101, 0, 5)};
+    auto report = offcpu_from_json(t);
+    REQUIRE(report);
+    REQUIRE(report->wakeups.size() == 3);
+    auto merged = merge_threads(report->wakeups);
+    REQUIRE(merged.size() == 2);
+    CHECK(merged[0].woken);
+    CHECK(merged[0].waited_ns == 6'000'000);
+    CHECK(merged[0].count == 5);
+    CHECK(merged[0].wakee_tid == 0);
+
+    const std::string text = render_wakeups(merged, 5);
+    CHECK_THAT(text, Catch::Contains("#1  0.006 s waited, 5 wakeups, 1200.0 us each: db [100] woken by kworker [7]"));
+    CHECK_THAT(text, Catch::Contains("    try_to_wake_up\n    blk_mq_end_request\n"));
+    CHECK_THAT(text, Catch::Contains("whom the target's threads woke:\n  kworker [7] woke db [100]  5 times"));
+    const auto json = to_json(merged);
+    CHECK(json[0]["waited_ms"].get<double>() == Approx(6.0));
+    CHECK_FALSE(json[1].contains("waited_ms"));
+}
