@@ -21,7 +21,7 @@ namespace {
 
 int run(int argc, char** argv) {
     using namespace iodiag::cli;
-    CLI::App app{"iodiag: models a workload's IO from a trace, in fio's terms"};
+    CLI::App app{"iodiag: models a workload's IO in fio's terms, reproduces it, inspects the IO stack under it and measures where its time goes"};
     app.set_version_flag("--version", std::string("iodiag ") + IODIAG_VERSION);
     app.require_subcommand(1);
     app.fallthrough();  // -v works before or after the subcommand
