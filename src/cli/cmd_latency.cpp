@@ -88,6 +88,7 @@ int run_latency(const LatencyOptions& options) {
     }
     auto source = start_bpf(bpf, "latency");
     if (!source) return report_error(source.error());
+    interval_start = std::chrono::steady_clock::now();  // the first interval starts with the trace, not the load
     trace::FileTable files;
     auto outcome = run_bpf(**source, stats, files);
     if (const int* code = std::get_if<int>(&outcome)) return *code;

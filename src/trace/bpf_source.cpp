@@ -490,7 +490,7 @@ Result<BpfRun> BpfSource::run(EventSink& sink, FileTable& files) {
         }
         if (progress.due(now)) progress.tick(now, start, run.records, m.dropped());
         if (!stop && interval.count() > 0 && now >= next_interval) {
-            next_interval += interval;
+            next_interval = now + interval;  // a late report does not make the next one short
             m.options.on_interval();
         }
     }
