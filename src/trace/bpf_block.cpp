@@ -29,7 +29,11 @@ namespace {
 static_assert(sizeof(iodiag_block_rq) == 64, "block.h record layout changed: update both sides");
 static_assert(sizeof(iodiag_block_totals) == 14 * 8, "block.h totals are 64-bit counters only");
 
-constexpr uint64_t kRescanNs = 500'000'000;  // look for newly opened files twice a second
+// Look for newly opened files twice a second; ten times a second in a trace's first seconds, when
+// a launched command opens its files (its first requests would be missed until then).
+constexpr uint64_t kRescanNs = 500'000'000;
+constexpr uint64_t kEarlyRescanNs = 100'000'000;
+constexpr uint64_t kEarlyNs = 3'000'000'000;
 
 uint64_t monotonic_ns() {
     timespec ts{};
@@ -63,6 +67,7 @@ struct BpfBlockTracer::Impl {
     int32_t tgid = 0;
     std::set<uint32_t> devices;
     uint64_t last_scan_ns = 0;
+    uint64_t loaded_ns = 0;
 
     EventSink* sink = nullptr;  // valid during poll()
     uint64_t delivered = 0;
@@ -157,7 +162,7 @@ Status BpfBlockTracer::load(const BpfTarget& target, const BpfFeatures& features
     impl_->events = ring_buffer__new(bpf_map__fd(impl_->skel->maps.events), &Impl::on_record, impl_.get(), nullptr);
     if (!impl_->events) return fail(ErrorKind::internal, "block tracer: cannot set up the ring buffer");
     impl_->scan();
-    impl_->last_scan_ns = monotonic_ns();
+    impl_->last_scan_ns = impl_->loaded_ns = monotonic_ns();
     spdlog::debug("block tracer loaded ({}), {} device(s)", variant_name(*variant), impl_->devices.size());
     return {};
 }
@@ -172,7 +177,8 @@ uint64_t BpfBlockTracer::poll(EventSink& sink, FileTable&) {
     if (!impl.events) return 0;
     if (impl.links.attached()) {
         uint64_t now = monotonic_ns();
-        if (now - impl.last_scan_ns >= kRescanNs) {
+        const uint64_t every = now - impl.loaded_ns < kEarlyNs ? kEarlyRescanNs : kRescanNs;
+        if (now - impl.last_scan_ns >= every) {
             impl.scan();
             impl.last_scan_ns = now;
         }

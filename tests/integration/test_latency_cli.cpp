@@ -64,7 +64,8 @@ TEST_CASE("latency: pread64 calls and the disk's reads match fio's own count and
     }
     const json* d2c = row(rows, "block device (D2C)", trace::block_device_name(*disk) + " read");
     REQUIRE(d2c);
-    CHECK(d2c->at("count").get<uint64_t>() >= ios * 9 / 10);
+    // Less the reads before the disk was found under fio's newly opened file (looked for every 100 ms).
+    CHECK(d2c->at("count").get<uint64_t>() >= ios * 3 / 4);
     CHECK(d2c->at("us").at("p50").get<double>() <= p50_us);
 }
 
