@@ -33,7 +33,7 @@ std::string AsyncEngines::name(const trace::AsyncRequest& r) const {
 }
 
 LatencyStats::LatencyStats(std::function<std::string(uint32_t)> device_name)
-    : device_name_(std::move(device_name)) {}
+    : devices_(std::move(device_name)) {}
 
 void LatencyStats::Accumulator::add(uint64_t latency_ns, bool failed) {
     ns.record(latency_ns);
@@ -76,14 +76,14 @@ void LatencyStats::on_async(const trace::AsyncRequest& r) {
     row(LatencyLayer::async, engines_.name(r)).add(r.complete_ns - r.submit_ns, r.res < 0);
 }
 
-const std::string& LatencyStats::device(uint32_t dev) {
-    auto it = devices_.find(dev);
-    if (it == devices_.end()) it = devices_.emplace(dev, device_name_(dev)).first;
+const std::string& DeviceNames::operator()(uint32_t dev) {
+    auto it = names_.find(dev);
+    if (it == names_.end()) it = names_.emplace(dev, name_of_(dev)).first;
     return it->second;
 }
 
 void LatencyStats::on_block(const trace::BlockRequest& r) {
-    const std::string name = device(r.dev) + " " + request_op(r.is_flush, r.dir);
+    const std::string name = devices_(r.dev) + " " + request_op(r.is_flush, r.dir);
     if (r.insert_ns && r.issue_ns >= r.insert_ns)
         row(LatencyLayer::block_queue, name).add(r.issue_ns - r.insert_ns, false);
     if (r.issue_ns && r.complete_ns >= r.issue_ns)

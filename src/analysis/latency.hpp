@@ -26,6 +26,17 @@ const char* request_op(bool is_flush, trace::IoDir dir);
 
 // Names async requests by the engine their process was seen using: "io_uring read", "libaio
 // write"; "async ..." when the process used both or neither (in what was traced).
+// A block device's name by its kernel dev_t, asked of `name_of` once per device (it reads /sys).
+class DeviceNames {
+public:
+    explicit DeviceNames(std::function<std::string(uint32_t)> name_of) : name_of_(std::move(name_of)) {}
+    const std::string& operator()(uint32_t dev);
+
+private:
+    std::function<std::string(uint32_t)> name_of_;
+    std::map<uint32_t, std::string> names_;
+};
+
 class AsyncEngines {
 public:
     void observe(const trace::IoEvent& event);
@@ -72,10 +83,8 @@ private:
     using Key = std::tuple<LatencyLayer, std::string>;
 
     Accumulator& row(LatencyLayer layer, const std::string& name);
-    const std::string& device(uint32_t dev);
 
-    std::function<std::string(uint32_t)> device_name_;
-    std::map<uint32_t, std::string> devices_;
+    DeviceNames devices_;
     AsyncEngines engines_;
     std::map<Key, Accumulator> rows_;
 };

@@ -6,7 +6,7 @@ SlowOps::SlowOps(uint64_t min_latency_ns, const trace::FileTable& files,
                  std::function<std::string(uint32_t)> device_name, std::function<void(const SlowOp&)> on_slow)
     : min_latency_ns_(min_latency_ns),
       files_(files),
-      device_name_(std::move(device_name)),
+      devices_(std::move(device_name)),
       on_slow_(std::move(on_slow)) {}
 
 bool SlowOps::counts_as_slow(LatencyLayer layer, uint64_t latency_ns) {
@@ -76,7 +76,7 @@ void SlowOps::on_block(const trace::BlockRequest& r) {
     op.start_ns = start;
     op.tgid = r.tgid;
     op.layer = LatencyLayer::block_device;
-    op.file = device_name_(r.dev);
+    op.file = devices_(r.dev);
     op.op = op.file + " " + request_op(r.is_flush, r.dir);
     op.has_offset = !r.is_flush;
     op.offset = r.sector * 512;

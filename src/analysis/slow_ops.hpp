@@ -51,7 +51,7 @@ private:
 
     uint64_t min_latency_ns_;
     const trace::FileTable& files_;
-    std::function<std::string(uint32_t)> device_name_;
+    DeviceNames devices_;
     std::function<void(const SlowOp&)> on_slow_;
     AsyncEngines engines_;
     std::map<LatencyLayer, SlowCounts> counts_;

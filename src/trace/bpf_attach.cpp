@@ -113,6 +113,19 @@ Status sum_percpu_u64(const bpf_map* map, uint64_t* out, size_t words) {
     return {};
 }
 
+std::vector<int32_t> traced_processes(const bpf_map* targets, int32_t first, size_t limit) {
+    std::vector<int32_t> out{first};
+    const int fd = bpf_map__fd(targets);
+    uint32_t key = 0, next = 0;
+    void* prev = nullptr;
+    while (bpf_map_get_next_key(fd, prev, &next) == 0 && out.size() < limit) {
+        if (static_cast<int32_t>(next) != first) out.push_back(static_cast<int32_t>(next));
+        key = next;
+        prev = &key;
+    }
+    return out;
+}
+
 #else
 
 void select_variant(bpf_object*, BpfVariant) {}
@@ -122,6 +135,7 @@ Status BpfLinks::attach(bpf_object*, std::string_view tracer) {
     return fail(ErrorKind::unsupported, std::string(tracer) + ": built without BPF support");
 }
 void BpfLinks::destroy() {}
+std::vector<int32_t> traced_processes(const bpf_map*, int32_t first, size_t) { return {first}; }
 Status sum_percpu_u64(const bpf_map*, uint64_t*, size_t) {
     return fail(ErrorKind::unsupported, "built without BPF support");
 }

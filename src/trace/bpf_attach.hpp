@@ -59,4 +59,7 @@ private:
 // Sums a one-element per-CPU array whose value is `words` u64 counters into `out`.
 Status sum_percpu_u64(const bpf_map* map, uint64_t* out, size_t words);
 
+// The processes in a targets map (at most `limit`), `first` always first (also when the map is empty).
+std::vector<int32_t> traced_processes(const bpf_map* targets, int32_t first, size_t limit = 4096);
+
 }  // namespace iodiag::trace

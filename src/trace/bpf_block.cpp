@@ -104,25 +104,11 @@ struct BpfBlockTracer::Impl {
         return {};
     }
 
-    // The traced processes: the shared targets map (the bpf source adds descendants there).
-    std::vector<int32_t> processes() const {
-        std::vector<int32_t> out;
-        int fd = bpf_map__fd(skel->maps.targets);
-        uint32_t key = 0, next = 0;
-        void* prev = nullptr;
-        while (bpf_map_get_next_key(fd, prev, &next) == 0 && out.size() < 4096) {
-            out.push_back(static_cast<int32_t>(next));
-            key = next;
-            prev = &key;
-        }
-        if (out.empty()) out.push_back(tgid);
-        return out;
-    }
-
     // Devices under the processes' open files: the file system's device for files, the device
     // itself for block device files. Files on virtual file systems have no block device.
     void scan() {
-        for (int32_t pid : processes()) {
+        // The traced processes: the shared targets map (the bpf source adds descendants there).
+        for (int32_t pid : traced_processes(skel->maps.targets, tgid)) {
             for (const OpenFileId& f : open_file_ids(pid)) {
                 uint32_t dev = f.kind == FileKind::block ? f.rdev : f.kind == FileKind::regular ? f.dev : 0;
                 if (dev == 0 || (dev >> 20) == 0) continue;  // major 0: tmpfs, overlay, ...

@@ -91,21 +91,8 @@ struct BpfOffcpuTracer::Impl {
         if (skel) iodiag_offcpu__destroy(skel);
     }
 
-    std::vector<int32_t> traced_processes() const {
-        std::vector<int32_t> out{tgid};
-        int fd = bpf_map__fd(skel->maps.targets);
-        uint32_t key = 0, next = 0;
-        void* prev = nullptr;
-        while (bpf_map_get_next_key(fd, prev, &next) == 0 && out.size() < 4096) {
-            if (static_cast<int32_t>(next) != tgid) out.push_back(static_cast<int32_t>(next));
-            key = next;
-            prev = &key;
-        }
-        return out;
-    }
-
     void refresh_maps() {
-        for (int32_t pid : traced_processes()) {
+        for (int32_t pid : traced_processes(skel->maps.targets, tgid)) {
             auto& symbols = processes[pid];
             if (!symbols) symbols = std::make_unique<ProcessSymbols>(pid);
             else symbols->refresh();
