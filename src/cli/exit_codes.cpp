@@ -28,6 +28,7 @@ constexpr Row kRows[] = {
 }  // namespace
 
 int exit_code_for(ErrorKind kind) {
+    if (kind == ErrorKind::aborted) return kExitAborted;
     for (const Row& row : kRows)
         if (row.kind == kind) return row.code;
     return kExitInternal;

@@ -19,6 +19,7 @@ enum class ErrorKind {
     output,         // cannot write the result
     unsupported,    // kernel or tool lacks a feature
     internal,       // a bug or an unexpected system failure
+    aborted,        // a second Ctrl-C: stop now, keep nothing
 };
 
 struct Error {

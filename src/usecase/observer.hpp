@@ -1,0 +1,23 @@
+// How a use case tells its caller what it is doing, without printing anything itself: the CLI
+// turns these into lines on stderr, the diagnosis wizard into its step display.
+#pragma once
+
+#include <string_view>
+
+namespace iodiag::usecase {
+
+class Observer {
+public:
+    virtual ~Observer() = default;
+    // A one-line remark worth showing: the source chosen and why, a fallback, a phase starting
+    // ("laying out the data files", "running fio for 10s").
+    virtual void note(std::string_view message) { (void)message; }
+};
+
+// For callers that want no remarks (tests, batch steps that log elsewhere).
+inline Observer& silent_observer() {
+    static Observer observer;
+    return observer;
+}
+
+}  // namespace iodiag::usecase
