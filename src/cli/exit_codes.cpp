@@ -3,6 +3,7 @@
 #include <cstdio>
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 namespace iodiag::cli {
 namespace {
@@ -39,6 +40,38 @@ int report_error(const Error& error) {
     if (!error.hint.empty()) std::fprintf(stderr, "hint: %s\n", error.hint.c_str());
     std::fflush(stderr);
     return exit_code_for(error.kind);
+}
+
+namespace {
+
+const char* kind_name(ErrorKind kind) {
+    switch (kind) {
+    case ErrorKind::usage: return "usage";
+    case ErrorKind::bad_input: return "bad_input";
+    case ErrorKind::not_found: return "not_found";
+    case ErrorKind::permission: return "permission";
+    case ErrorKind::missing_tool: return "missing_tool";
+    case ErrorKind::no_io: return "no_io";
+    case ErrorKind::output: return "output";
+    case ErrorKind::unsupported: return "unsupported";
+    case ErrorKind::internal: return "internal";
+    case ErrorKind::aborted: return "aborted";
+    }
+    return "internal";
+}
+
+}  // namespace
+
+int report_error(const Error& error, bool json) {
+    const int code = report_error(error);
+    if (json) {
+        nlohmann::ordered_json out = {
+            {"error", {{"kind", kind_name(error.kind)}, {"message", error.message}, {"hint", error.hint}}},
+            {"exit_code", code}};
+        std::printf("%s\n", out.dump(2).c_str());
+        std::fflush(stdout);
+    }
+    return code;
 }
 
 std::string exit_code_help() {

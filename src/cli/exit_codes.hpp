@@ -26,6 +26,10 @@ int exit_code_for(ErrorKind kind);
 // Prints "iodiag: error: <message>" and "hint: <hint>" to stderr; returns the exit code.
 int report_error(const Error& error);
 
+// Under --json: the same on stderr, and on stdout one JSON object a script can read, as bpftool
+// does: {"error": {"kind", "message", "hint"}, "exit_code"}.
+int report_error(const Error& error, bool json);
+
 // The exit code table for `iodiag --help`.
 std::string exit_code_help();
 

@@ -6,6 +6,7 @@
 #include <CLI/CLI.hpp>
 
 #include "cli/cmd_demo.hpp"
+#include "cli/cmd_diagnose.hpp"
 #include "cli/cmd_kvm.hpp"
 #include "cli/cmd_latency.hpp"
 #include "cli/cmd_model.hpp"
@@ -39,6 +40,8 @@ int run(int argc, char** argv) {
     SlowOptions slow;
     OffcpuOptions offcpu;
     WakeupOptions wakeup;
+    DiagnoseOptions diagnose;
+    ReportOptions report;
     add_model_command(app, model);
     add_reproduce_command(app, reproduce);
     add_probe_command(app, probe);
@@ -49,6 +52,8 @@ int run(int argc, char** argv) {
     add_slow_command(app, slow);
     add_offcpu_command(app, offcpu);
     add_wakeup_command(app, wakeup);
+    add_diagnose_command(app, diagnose);
+    add_report_command(app, report);
 
     try {
         app.parse(argc, argv);
@@ -73,6 +78,8 @@ int run(int argc, char** argv) {
     if (app.got_subcommand("slow")) return run_slow(slow);
     if (app.got_subcommand("offcpu")) return run_offcpu(offcpu);
     if (app.got_subcommand("wakeup")) return run_wakeup(wakeup);
+    if (app.got_subcommand("diagnose")) return run_diagnose(diagnose);
+    if (app.got_subcommand("report")) return run_report(report);
     return kExitUsage;
 }
 
