@@ -1,15 +1,10 @@
-// What the bpf-only tracing commands (latency, slow) share: the target options (--pid, --children,
-// --duration, --progress, -- COMMAND), their checks, and starting the bpf source for them.
+// What the bpf-only tracing commands (latency, slow, offcpu, wakeup) share on the command line:
+// the target options (--pid, --children, --duration, --progress, -- COMMAND) parsed into a
+// usecase::TraceTarget, and how their errors end the command.
 #pragma once
 
-#include <cstdint>
-#include <memory>
-#include <string>
-#include <variant>
-#include <vector>
-
 #include "common/result.hpp"
-#include "trace/bpf_source.hpp"
+#include "usecase/target.hpp"
 
 namespace CLI {
 class App;
@@ -17,30 +12,10 @@ class App;
 
 namespace iodiag::cli {
 
-struct TargetOptions {
-    int32_t pid = 0;
-    std::vector<std::string> command;
-    bool children = false;
-    std::string duration;  // empty: 10s with --pid, until a command exits
-    bool progress = false;
-};
+// -d is parsed into target.duration_ms here; these commands reject a duration of 0.
+void add_target_options(CLI::App& cmd, usecase::TraceTarget& target);
 
-void add_target_options(CLI::App& cmd, TargetOptions& options);
-Status validate_target(const TargetOptions& options, const std::string& command_name);
-
-// "pid 1234 (mysqld)", or the command's name.
-std::string describe_target(const TargetOptions& options);
-
-trace::BpfOptions bpf_options(const TargetOptions& options);
-
-// "ended: interrupted", with the number of records lost when the ring buffers overflowed.
-std::string describe_end(const trace::BpfRun& run);
-
-// Runs the source into `sink`. Returns the run, or the exit code to end with: an error was
-// reported, or a second Ctrl-C aborted the trace (then nothing is printed).
-std::variant<trace::BpfRun, int> run_bpf(trace::BpfSource& source, trace::EventSink& sink, trace::FileTable& files);
-
-// Starts the bpf source; where it cannot work, the error says that `command_name` needs it.
-Result<std::unique_ptr<trace::BpfSource>> start_bpf(const trace::BpfOptions& options, const std::string& command_name);
+// report_error(), except that a second Ctrl-C (ErrorKind::aborted) ends with just "iodiag: aborted".
+int report_trace_error(const Error& error);
 
 }  // namespace iodiag::cli

@@ -2,8 +2,7 @@
 // or a libvirt domain XML, with findings from the note's KVM section.
 #pragma once
 
-#include <cstdint>
-#include <string>
+#include "usecase/kvm_inspect.hpp"
 
 namespace CLI {
 class App;
@@ -12,13 +11,8 @@ class App;
 namespace iodiag::cli {
 
 struct KvmOptions {
-    int32_t pid = 0;
-    std::string cmdline_file;
-    std::string domxml_file;
-    std::string model_file;    // a model.json that says how busy and write-heavy the workload is
+    usecase::KvmRequest request;
     bool json = false;
-    bool host_stack = true;
-    std::string root = "/";
 };
 
 void add_kvm_command(CLI::App& app, KvmOptions& options);

@@ -2,11 +2,7 @@
 // (queue and device), as latency distributions, once at the end or every --interval.
 #pragma once
 
-#include <cstdint>
-#include <string>
-#include <vector>
-
-#include "cli/bpf_target.hpp"
+#include "usecase/latency.hpp"
 
 namespace CLI {
 class App;
@@ -15,8 +11,7 @@ class App;
 namespace iodiag::cli {
 
 struct LatencyOptions {
-    TargetOptions target;
-    std::string interval;   // empty: one report at the end
+    usecase::LatencyRequest request;   // -i is parsed into request.interval_ms (0: one report at the end)
     bool json = false;
     bool histogram = false;
 };

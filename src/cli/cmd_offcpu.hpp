@@ -4,10 +4,10 @@
 // waker's stack, and whom its threads wake (the note's offwaketime).
 #pragma once
 
-#include <cstdint>
+#include <cstddef>
 #include <string>
 
-#include "cli/bpf_target.hpp"
+#include "usecase/offcpu.hpp"
 
 namespace CLI {
 class App;
@@ -16,11 +16,8 @@ class App;
 namespace iodiag::cli {
 
 struct OffcpuOptions {
-    TargetOptions target;
-    std::string min = "1us";        // shortest absence recorded
-    std::string state = "all";      // all, disk, sleeping, preempted, other
-    size_t top = 10;
-    bool per_thread = false;
+    usecase::OffcpuRequest request;
+    std::string min = "1us";        // shortest absence recorded (request.min_ns)
     bool folded = false;
     bool json = false;
 };
@@ -29,9 +26,8 @@ void add_offcpu_command(CLI::App& app, OffcpuOptions& options);
 int run_offcpu(const OffcpuOptions& options);
 
 struct WakeupOptions {
-    TargetOptions target;
+    usecase::WakeupRequest request;
     size_t top = 10;
-    bool per_thread = false;
     bool json = false;
 };
 

@@ -2,10 +2,9 @@
 // syscalls, async requests and block requests, with file, offset, size and latency.
 #pragma once
 
-#include <cstdint>
 #include <string>
 
-#include "cli/bpf_target.hpp"
+#include "usecase/slow.hpp"
 
 namespace CLI {
 class App;
@@ -14,9 +13,8 @@ class App;
 namespace iodiag::cli {
 
 struct SlowOptions {
-    TargetOptions target;
-    std::string min = "10ms";   // threshold: 10ms, 250us, ...
-    uint64_t limit = 10'000;    // slow operations listed at most (all are counted)
+    usecase::SlowRequest request;
+    std::string min = "10ms";       // threshold: 10ms, 250us, ... (request.min_ns)
     bool json = false;
 };
 

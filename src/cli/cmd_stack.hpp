@@ -2,8 +2,7 @@
 // we run in a guest.
 #pragma once
 
-#include <cstdint>
-#include <string>
+#include "usecase/stack.hpp"
 
 namespace CLI {
 class App;
@@ -12,10 +11,8 @@ class App;
 namespace iodiag::cli {
 
 struct StackOptions {
-    std::string path;
-    int32_t pid = 0;
+    usecase::StackRequest request;
     bool json = false;
-    std::string root = "/";   // where /proc, /sys and /dev are read (a copied tree, a fixture)
 };
 
 void add_stack_command(CLI::App& app, StackOptions& options);
