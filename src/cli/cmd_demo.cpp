@@ -10,8 +10,13 @@
 #include "cli/cmd_model.hpp"
 #include "cli/cmd_reproduce.hpp"
 #include "cli/exit_codes.hpp"
+#include "cli/stderr_observer.hpp"
 #include "common/subprocess.hpp"
 #include "demo_job.hpp"
+#include "model/workload_model.hpp"
+#include "usecase/model.hpp"
+#include "usecase/output_path.hpp"
+#include "usecase/reproduce.hpp"
 
 namespace iodiag::cli {
 namespace {
@@ -26,7 +31,7 @@ constexpr const char* kReproduceDir = "reproduce";  // the scratch directory fio
 constexpr const char* kReproduceRuntime = "3s";
 constexpr const char* kDirVariable = "${IODIAG_DEMO_DIR}";
 // The job runs ~4 s; this only guards against a hung fio.
-constexpr const char* kDurationCap = "60s";
+constexpr uint64_t kDurationCapMs = 60'000;
 
 Result<fs::path> demo_dir(const DemoOptions& options) {
     std::error_code ec;
@@ -108,29 +113,41 @@ int run_demo(const DemoOptions& options) {
     fmt::print("tracing fio {} (about 5 s) ...\n", job_path.string());
     std::fflush(stdout);
 
-    ModelOptions model;
-    model.command = {*fio, job_path.string()};
-    model.output = (*dir / kModelFile).string();
-    model.command_stdout = (*dir / kFioReport).string();
-    model.duration = kDurationCap;
-    model.progress = options.progress;
-    int code = run_model(model);
+    // As `iodiag model -- fio demo.fio -o model.json` would, with fio's report kept in a file.
+    StderrObserver observer;
+    const std::string model_path = (*dir / kModelFile).string();
+    usecase::ModelRequest model;
+    model.target.command = {*fio, job_path.string()};
+    model.target.command_stdout = (*dir / kFioReport).string();
+    model.target.duration_ms = kDurationCapMs;
+    model.target.progress = options.progress;
+    auto traced = [&]() -> Status {
+        if (auto status = usecase::check_output_writable(model_path); !status) return status;
+        auto run = usecase::build_model(model, observer);
+        if (!run) return tl::unexpected(run.error());
+        if (auto status = model::save_model(run->model, model_path); !status) return status;
+        print_model_summary(*run, model_path);
+        return {};
+    }();
 
     if (options.keep_dir.empty()) remove_data_files(*dir);
-    if (code != kExitOk) return code;
-    fmt::print("fio's own report: {}\nthe job traced: {}\n", model.command_stdout, job_path.string());
+    if (!traced) return report_model_error(traced.error());
+    fmt::print("fio's own report: {}\nthe job traced: {}\n", model.target.command_stdout, job_path.string());
 
     // Close the loop: the model back into an fio job, run untraced, compared with the trace.
     fmt::print("\nreproducing the model with fio ({}) ...\n", kReproduceRuntime);
     std::fflush(stdout);
-    ReproduceOptions reproduce;
-    reproduce.model = model.output;
+    usecase::ReproduceRequest reproduce;
+    reproduce.model = model_path;
     reproduce.output = (*dir / kReproduceJob).string();
     reproduce.target = (*dir / kReproduceDir).string();
     reproduce.runtime = kReproduceRuntime;
     reproduce.run = true;
     reproduce.keep = !options.keep_dir.empty();
-    return run_reproduce(reproduce);
+    auto reproduced = usecase::reproduce(reproduce, observer);
+    if (!reproduced) return report_error(reproduced.error());
+    print_reproduce(reproduce, *reproduced);
+    return kExitOk;
 }
 
 }  // namespace iodiag::cli

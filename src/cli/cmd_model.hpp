@@ -1,9 +1,10 @@
 // `iodiag model`: trace a process, a command or a saved strace log and write model.json.
 #pragma once
 
-#include <cstdint>
 #include <string>
-#include <vector>
+
+#include "common/result.hpp"
+#include "usecase/model.hpp"
 
 namespace CLI {
 class App;
@@ -12,23 +13,22 @@ class App;
 namespace iodiag::cli {
 
 struct ModelOptions {
-    int32_t pid = 0;
-    std::string strace_log;
-    std::string perf_log;
-    bool strict = false;
-    std::vector<std::string> command;
-    std::string duration;            // as given; empty = 10s for --pid, until exit for a command
-    std::string source = "auto";     // auto, bpf, strace, perf
-    bool children = false;           // --pid with bpf: also trace processes it starts
+    usecase::ModelRequest request;   // -d is parsed into request.target.duration_ms
     std::string output = "model.json";
     bool json = false;
-    bool progress = false;
-    std::string command_stdout;      // not an option: the demo sends fio's report to a file
 };
 
 void add_model_command(CLI::App& app, ModelOptions& options);
 
-// The whole pipeline: trace or read, classify, save, print. Returns the exit code.
+// Checks the output, builds the model (usecase::build_model), saves it, prints it. Returns the
+// exit code.
 int run_model(const ModelOptions& options);
+
+// The summary `iodiag model` prints: what was traced, the job groups, the devices, caveats, and
+// where the model was written (`output`).
+void print_model_summary(const usecase::ModelRun& run, const std::string& output);
+
+// report_error(), except that a second Ctrl-C ends with "iodiag: aborted; no model written".
+int report_model_error(const Error& error);
 
 }  // namespace iodiag::cli

@@ -1,8 +1,8 @@
 // `iodiag probe depth1|syncwrite`: the note's standard fio workloads, run behind the safety gate,
-// reporting IOPS and completion latency percentiles.
+// reporting IOPS and completion latency percentiles (usecase::run_probe).
 #pragma once
 
-#include <string>
+#include "usecase/probe.hpp"
 
 namespace CLI {
 class App;
@@ -11,13 +11,8 @@ class App;
 namespace iodiag::cli {
 
 struct ProbeOptions {
-    std::string probe;               // depth1 | syncwrite
-    std::string target;              // empty: a fresh scratch directory
-    bool allow_destructive = false;
-    std::string size = "256m";
-    std::string runtime = "10s";
+    usecase::ProbeRequest request;
     bool json = false;
-    bool keep = false;
 };
 
 void add_probe_command(CLI::App& app, ProbeOptions& options);

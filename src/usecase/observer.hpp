@@ -12,6 +12,9 @@ public:
     // A one-line remark worth showing: the source chosen and why, a fallback, a phase starting
     // ("laying out the data files", "running fio for 10s").
     virtual void note(std::string_view message) { (void)message; }
+    // A line that marks a long phase, such as fio running ("running fio job.fio in DIR ..."). The
+    // CLI shows it bare, like a tool's own progress; elsewhere it is just a note.
+    virtual void progress(std::string_view line) { note(line); }
 };
 
 // For callers that want no remarks (tests, batch steps that log elsewhere).

@@ -1,4 +1,4 @@
-#include "cli/output_path.hpp"
+#include "usecase/output_path.hpp"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -9,7 +9,7 @@
 #include <cstring>
 #include <filesystem>
 
-namespace iodiag::cli {
+namespace iodiag::usecase {
 
 Status check_output_writable(const std::string& path) {
     const std::string hint = "choose another path with -o";
@@ -30,4 +30,4 @@ Status check_output_writable(const std::string& path) {
     return {};
 }
 
-}  // namespace iodiag::cli
+}  // namespace iodiag::usecase

@@ -18,7 +18,7 @@ Status validate_target(const TraceTarget& target, std::string_view command_name)
 }
 
 uint64_t effective_duration_ms(const TraceTarget& target) {
-    if (target.duration_ms) return target.duration_ms;
+    if (target.duration_ms || target.no_deadline) return target.duration_ms;
     return target.pid ? kDefaultAttachMs : 0;
 }
 

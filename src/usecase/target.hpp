@@ -19,6 +19,7 @@ struct TraceTarget {
     std::vector<std::string> command;   // launch this command and trace it until it exits
     bool children = false;              // with pid: also the processes it starts
     uint64_t duration_ms = 0;           // 0: kDefaultAttachMs with pid, until exit for a command
+    bool no_deadline = false;           // with pid: until it exits or Ctrl-C (`model -d 0`)
     bool progress = false;              // progress lines on stderr even when it is not a terminal
     std::string command_stdout;         // launch: the command's stdout goes to this file
 };
@@ -27,7 +28,8 @@ struct TraceTarget {
 // the hint ("see iodiag latency --help").
 Status validate_target(const TraceTarget& target, std::string_view command_name);
 
-// The trace's deadline in ms (0 = none): the given duration, else 10 s for an attach.
+// The trace's deadline in ms (0 = none): the given duration, else 10 s for an attach unless it
+// has no_deadline.
 uint64_t effective_duration_ms(const TraceTarget& target);
 
 // "pid 1234 (mysqld)" while the process lives, or the command's first word.
