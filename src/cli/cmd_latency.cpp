@@ -8,6 +8,7 @@
 #include "analysis/latency_output.hpp"
 #include "cli/bpf_target.hpp"
 #include "cli/exit_codes.hpp"
+#include "cli/stderr_observer.hpp"
 #include "common/units.hpp"
 
 namespace iodiag::cli {
@@ -58,7 +59,8 @@ int run_latency(const LatencyOptions& options) {
     // Every report is printed as it is made, the final one too: a trace that saw no IO still
     // shows its empty report before the error.
     request.on_report = [&options](const usecase::LatencyRun& report) { print(options, report); };
-    auto run = usecase::measure_latency(request, usecase::silent_observer());
+    StderrObserver observer;
+    auto run = usecase::measure_latency(request, observer);
     if (!run) return report_trace_error(run.error());
     if (!std::cout) return report_error({ErrorKind::output, "cannot write to stdout", {}});
     return kExitOk;

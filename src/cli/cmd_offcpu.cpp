@@ -8,6 +8,7 @@
 #include "analysis/offcpu.hpp"
 #include "cli/bpf_target.hpp"
 #include "cli/exit_codes.hpp"
+#include "cli/stderr_observer.hpp"
 #include "common/units.hpp"
 
 namespace iodiag::cli {
@@ -49,7 +50,8 @@ void add_offcpu_command(CLI::App& app, OffcpuOptions& options) {
 int run_offcpu(const OffcpuOptions& options) {
     usecase::OffcpuRequest request = options.request;
     request.min_ns = *parse_duration_ns(options.min);
-    auto run = usecase::profile_offcpu(request, usecase::silent_observer());
+    StderrObserver observer;
+    auto run = usecase::profile_offcpu(request, observer);
     if (!run) return report_trace_error(run.error());
 
     const analysis::OffcpuReport& report = run->report;
@@ -83,7 +85,8 @@ void add_wakeup_command(CLI::App& app, WakeupOptions& options) {
 }
 
 int run_wakeup(const WakeupOptions& options) {
-    auto run = usecase::profile_wakeups(options.request, usecase::silent_observer());
+    StderrObserver observer;
+    auto run = usecase::profile_wakeups(options.request, observer);
     if (!run) return report_trace_error(run.error());
 
     if (options.json) {

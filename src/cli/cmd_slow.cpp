@@ -7,6 +7,7 @@
 
 #include "cli/bpf_target.hpp"
 #include "cli/exit_codes.hpp"
+#include "cli/stderr_observer.hpp"
 #include "common/units.hpp"
 
 namespace iodiag::cli {
@@ -56,7 +57,8 @@ int run_slow(const SlowOptions& options) {
         };
         request.on_listed = print_line;
     }
-    auto run = usecase::find_slow_ops(request, usecase::silent_observer());
+    StderrObserver observer;
+    auto run = usecase::find_slow_ops(request, observer);
     if (!run) return report_trace_error(run.error());
 
     if (options.json) {
