@@ -17,6 +17,7 @@
 #include "trace/strace_parser.hpp"
 #include "trace/strace_source.hpp"
 #include "trace/syscall_decoder.hpp"
+#include "usecase/bpf_run.hpp"
 
 namespace iodiag::usecase {
 namespace {
@@ -140,17 +141,6 @@ trace::LiveTraceOptions live_options(const TraceTarget& target, const Pipeline& 
     live.io_events = [&pipeline] { return pipeline.classifier.io_events(); };
     live.duration_ms = effective_duration_ms(target);
     return live;
-}
-
-trace::BpfOptions bpf_options(const TraceTarget& target) {
-    trace::BpfOptions bpf;
-    bpf.pid = target.pid;
-    bpf.command = target.command;
-    bpf.children = target.children;
-    bpf.duration_ms = effective_duration_ms(target);
-    bpf.progress = target.progress;
-    bpf.command_stdout = target.command_stdout;
-    return bpf;
 }
 
 // What a live strace or perf run leaves in the model.
