@@ -9,6 +9,7 @@ packages=(
   nlohmann-json3-dev libcli11-dev libspdlog-dev libfmt-dev catch2 libexpected-dev
   fio strace linux-perf sqlite3
   libpugixml-dev qemu-utils qemu-system-x86 xfsprogs btrfs-progs e2fsprogs fdisk
+  tmux
   chromium
 )
 

@@ -12,6 +12,7 @@
 
 #include "analysis/latency.hpp"
 #include "common/units.hpp"
+#include "fio/safety.hpp"
 #include "model/workload_model.hpp"
 #include "report/report.hpp"
 #include "stack/finding.hpp"
@@ -310,10 +311,24 @@ Result<StepOutcome> run_probe(const Step&, const Params& params, Session& sessio
     auto run = usecase::run_probe(request, observer);
     if (!run) return tl::unexpected(run.error());
     const std::string file = "probe-" + request.probe + ".json";
-    const auto json = usecase::to_json(*run);
-    if (auto ok = write_json(session, file, json); !ok) return tl::unexpected(ok.error());
+    auto json = usecase::to_json(*run);
     StepOutcome out;
-    out.outputs = {file};
+    // The probe ran in a scratch folder it made inside the user's folder: its job moves into the
+    // session, and the folder goes, so nothing is left among the user's files.
+    const fs::path job = run->result.job_file;
+    const fs::path scratch = job.parent_path();
+    if (fio::is_scratch_dir(scratch.string()) && fs::path(request.target) != scratch) {
+        const std::string kept = "probe-" + request.probe + ".fio";
+        std::error_code ec;
+        fs::copy_file(job, session.path(kept), fs::copy_options::overwrite_existing, ec);
+        if (!ec) {
+            json["job_file"] = session.path(kept);
+            out.outputs.push_back(kept);
+        }
+        fs::remove_all(scratch, ec);
+    }
+    if (auto ok = write_json(session, file, json); !ok) return tl::unexpected(ok.error());
+    out.outputs.insert(out.outputs.begin(), file);
     out.summary.push_back(fmt::format("{}: {:.0f} IOPS, completion latency p50 {:.1f} us, p99 {:.1f} us",
                                       request.probe, json.value("iops", 0.0), json["clat_us"].value("p50", 0.0),
                                       json["clat_us"].value("p99", 0.0)));

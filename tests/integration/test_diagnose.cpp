@@ -67,7 +67,8 @@ std::string quick_playbook(const fs::path& dir) {
 struct BackgroundReader {
     pid_t pid = -1;
     explicit BackgroundReader(const ScratchDir& dir) {
-        const auto job = write_fio_job(dir, "bg.fio", "[bg]\nrw=randread\nbs=4k\nioengine=psync\ndirect=1\nsize=16m\n", 600);
+        // thread: the IO happens in the process the test attaches to (fio forks a process per job otherwise).
+        const auto job = write_fio_job(dir, "bg.fio", "[bg]\nthread\nrw=randread\nbs=4k\nioengine=psync\ndirect=1\nsize=16m\n", 600);
         pid = fork();
         REQUIRE(pid >= 0);
         if (pid == 0) {
@@ -150,7 +151,8 @@ TEST_CASE("diagnose --yes finds a flush after every write (sync-writes playbook)
     // The report names the findings at the end of the run, and the probe left no scratch data behind.
     CHECK_THAT(run.err, Catch::Contains("report.html") && Catch::Contains("flush"));
     for (const auto& entry : fs::recursive_directory_iterator(dir.path()))
-        CHECK(entry.path().filename().string().find(".iodiag-scratch") == std::string::npos);
+        CHECK(entry.path().filename().string().find("iodiag-scratch") == std::string::npos);
+    CHECK(fs::exists(session / "probe-syncwrite.fio"));  // the probe's job is kept with its result
 }
 
 TEST_CASE("diagnose --yes on a depth-1 O_DIRECT reader finds the unused queue (slow-process playbook)", "[diagnose][fio]") {
@@ -330,19 +332,26 @@ TEST_CASE("diagnose refuses bad input with a clear message", "[diagnose]") {
         CHECK(run.exit_code == 3);
         CHECK_THAT(run.err, Catch::Contains("not on this machine"));
     }
-    SECTION("a step whose capability is missing fails with its reason, the rest runs") {
-        // A target that does no IO: the model step fails (no IO seen), stack has no path and fails,
-        // and the report is still written.
+    SECTION("a failing step is recorded with its reason and the others still run") {
+        // The stack step is pointed at a path that does not exist; model and report go on.
         const auto playbook = quick_playbook(dir.path());
         const fs::path session = dir.path() / "s";
         const auto answers = write_file(dir.path() / "a.json", R"({"duration": "1s"})");
+        auto edited = json::parse(std::ifstream(playbook));
+        edited["steps"][1]["params"] = {{"path", (dir.path() / "no-such-folder").string()}};
+        write_file(playbook, edited.dump());
         auto run = run_iodiag({"diagnose", "--yes", "--playbook", playbook, "--session", session.string(), "--answers",
-                               answers, "--", "sleep", "2"});
+                               answers, "--", "dd", "if=/dev/zero", "of=" + (dir.path() / "out").string(), "bs=64k",
+                               "count=64", "oflag=direct"});
         INFO(run.out << run.err);
         CHECK(run.exit_code == 0);
         const json state = read_json(session / "session.json");
-        CHECK(step_state(state, "model") == "failed");
+        CHECK(step_state(state, "model") == "done");
+        CHECK(step_state(state, "stack") == "failed");
+        for (const auto& step : state.at("steps"))
+            if (step.at("id") == "stack") CHECK_THAT(step.at("reason").get<std::string>(), Catch::Contains("no-such-folder"));
         CHECK(step_state(state, "report") == "done");
+        CHECK(fs::exists(session / "model.json"));
         CHECK(fs::exists(session / "report.md"));
     }
 }
