@@ -8,15 +8,16 @@
 #include <fmt/format.h>
 
 #include "cli/cmd_model.hpp"
-#include "cli/cmd_reproduce.hpp"
 #include "cli/exit_codes.hpp"
-#include "cli/stderr_observer.hpp"
 #include "common/subprocess.hpp"
 #include "demo_job.hpp"
 #include "model/workload_model.hpp"
+#include "report/report.hpp"
 #include "usecase/model.hpp"
-#include "usecase/output_path.hpp"
-#include "usecase/reproduce.hpp"
+#include "wizard/actions.hpp"
+#include "wizard/diagnose.hpp"
+#include "wizard/facts.hpp"
+#include "wizard/playbook.hpp"
 
 namespace iodiag::cli {
 namespace {
@@ -25,13 +26,14 @@ namespace fs = std::filesystem;
 
 constexpr const char* kJobFile = "demo.fio";
 constexpr const char* kFioReport = "fio-output.txt";
-constexpr const char* kModelFile = "model.json";
-constexpr const char* kReproduceJob = "reproduce.fio";
+constexpr const char* kModelFile = "model.json";  // in the session folder
+constexpr const char* kSessionDir = "diagnosis";     // the diagnose session folder
 constexpr const char* kReproduceDir = "reproduce";  // the scratch directory fio reproduces in
 constexpr const char* kReproduceRuntime = "3s";
+constexpr const char* kProbeRuntime = "2s";
+constexpr const char* kProbeSize = "32m";
+constexpr const char* kSlowMin = "1ms";
 constexpr const char* kDirVariable = "${IODIAG_DEMO_DIR}";
-// The job runs ~4 s; this only guards against a hung fio.
-constexpr uint64_t kDurationCapMs = 60'000;
 
 Result<fs::path> demo_dir(const DemoOptions& options) {
     std::error_code ec;
@@ -76,7 +78,7 @@ void remove_data_files(const fs::path& dir) {
     std::error_code ec;
     for (const auto& entry : fs::directory_iterator(dir, ec)) {
         std::string name = entry.path().filename().string();
-        if (name != kJobFile && name != kFioReport && name != kModelFile)
+        if (name != kJobFile && name != kFioReport && name != kSessionDir)
             fs::remove(entry.path(), ec);
     }
 }
@@ -85,10 +87,11 @@ void remove_data_files(const fs::path& dir) {
 
 void add_demo_command(CLI::App& app, DemoOptions& options) {
     CLI::App* cmd = app.add_subcommand(
-        "demo", "Trace a bundled fio workload (random reads + synced log writes) end to end");
+        "demo", "Diagnose a bundled fio workload (random reads + synced log writes) end to end, as "
+                "`iodiag diagnose --yes` would, and print the report's top findings");
     cmd->add_option("--keep", options.keep_dir,
                     "Run in this folder and keep the data files (default: a temporary folder; "
-                    "only the job, fio's report and model.json are kept)");
+                    "only the job, fio's report and the diagnosis folder are kept)");
     cmd->add_flag("--progress", options.progress,
                   "Progress lines on stderr even when it is not a terminal");
 }
@@ -110,43 +113,44 @@ int run_demo(const DemoOptions& options) {
         if (options.keep_dir.empty()) remove_data_files(*dir);
         return report_error(status.error());
     }
-    fmt::print("tracing fio {} (about 5 s) ...\n", job_path.string());
+    fmt::print("diagnosing fio {} with the {} playbook, straight through (about 40 s) ...\n", job_path.string(),
+               wizard::kDefaultPlaybook);
     std::fflush(stdout);
 
-    // As `iodiag model -- fio demo.fio -o model.json` would, with fio's report kept in a file.
-    StderrObserver observer;
-    const std::string model_path = (*dir / kModelFile).string();
-    usecase::ModelRequest model;
-    model.target.command = {*fio, job_path.string()};
-    model.target.command_stdout = (*dir / kFioReport).string();
-    model.target.duration_ms = kDurationCapMs;
-    model.target.progress = options.progress;
-    auto traced = [&]() -> Status {
-        if (auto status = usecase::check_output_writable(model_path); !status) return status;
-        auto run = usecase::build_model(model, observer);
-        if (!run) return tl::unexpected(run.error());
-        if (auto status = model::save_model(run->model, model_path); !status) return status;
-        print_model_summary(*run, model_path);
-        return {};
-    }();
-
+    // `iodiag diagnose --yes -- fio demo.fio`, with short fio runs: each tracing step runs the job again.
+    const fs::path session_dir = *dir / kSessionDir;
+    std::error_code ec;
+    if (fs::exists(session_dir / wizard::kSessionFile, ec)) fs::remove_all(session_dir, ec);  // an earlier demo's
+    wizard::DiagnoseRequest request;
+    request.target.command = {*fio, "--output=" + (*dir / kFioReport).string(), job_path.string()};
+    request.target.progress = options.progress;
+    request.playbook = wizard::kDefaultPlaybook;
+    request.session_dir = session_dir.string();
+    const nlohmann::ordered_json answers = {{"reproduce.runtime", kReproduceRuntime},
+                                            {"reproduce.target", (*dir / kReproduceDir).string()},
+                                            {"probe-depth1.runtime", kProbeRuntime},
+                                            {"probe-syncwrite.runtime", kProbeRuntime},
+                                            {"size", kProbeSize},
+                                            {"slow.min", kSlowMin}};
+    wizard::BatchPrompter prompter(answers, std::cout);
+    wizard::LibraryActions actions;
+    wizard::SystemFacts facts;
+    auto result = wizard::diagnose(request, prompter, actions, facts);
     if (options.keep_dir.empty()) remove_data_files(*dir);
-    if (!traced) return report_model_error(traced.error());
-    fmt::print("fio's own report: {}\nthe job traced: {}\n", model.target.command_stdout, job_path.string());
+    if (!result) return report_error(result.error());
 
-    // Close the loop: the model back into an fio job, run untraced, compared with the trace.
-    fmt::print("\nreproducing the model with fio ({}) ...\n", kReproduceRuntime);
-    std::fflush(stdout);
-    usecase::ReproduceRequest reproduce;
-    reproduce.model = model_path;
-    reproduce.output = (*dir / kReproduceJob).string();
-    reproduce.target = (*dir / kReproduceDir).string();
-    reproduce.runtime = kReproduceRuntime;
-    reproduce.run = true;
-    reproduce.keep = !options.keep_dir.empty();
-    auto reproduced = usecase::reproduce(reproduce, observer);
-    if (!reproduced) return report_error(reproduced.error());
-    print_reproduce(reproduce, *reproduced);
+    const std::string model_path = (session_dir / kModelFile).string();
+    if (auto model = model::load_model(model_path)) {
+        fmt::print("\n");
+        print_model_summary(usecase::ModelRun{std::move(*model), 0, {}}, model_path);
+    }
+    fmt::print("fio's own report: {}\nthe job traced: {}\n", (*dir / kFioReport).string(), job_path.string());
+    if (result->end != wizard::EngineEnd::finished) {
+        fmt::print("the diagnosis stopped; continue it with: iodiag diagnose --resume {}\n", session_dir.string());
+        return result->end == wizard::EngineEnd::aborted ? kExitAborted : kExitOk;
+    }
+    fmt::print("\nreport: {}\n", (session_dir / "report.html").string());
+    for (const auto& line : report::top_findings(result->report, 5)) fmt::print("  {}\n", line);
     return kExitOk;
 }
 

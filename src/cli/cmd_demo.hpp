@@ -1,4 +1,5 @@
-// `iodiag demo`: traces a bundled two-group fio workload end to end.
+// `iodiag demo`: the non-interactive diagnosis (slow-process playbook) of a bundled two-group fio
+// workload, ending with the report's path and its top findings.
 #pragma once
 
 #include <string>

@@ -70,6 +70,7 @@ void add_diagnose_command(CLI::App& app, DiagnoseOptions& options) {
                     "A JSON file of answers: {\"target\": {\"pid\": N}, \"duration\": \"5s\", \"model.duration\": \"20s\"}");
     cmd->add_flag("-y,--yes", options.yes, "Do not ask: take the defaults (and --answers) and run straight through");
     cmd->add_flag("--json", options.json, "At the end, print the session's outcome as JSON on stdout (the checklist goes to stderr)");
+    cmd->add_flag("--progress", options.progress, "Progress lines on stderr while tracing, even when it is not a terminal");
     cmd->add_flag("--list-playbooks", options.list_playbooks, "List the playbooks found, with their steps");
     auto* command = cmd->add_option("command", options.command, "-- COMMAND [ARGS...]: launch this command for each tracing step");
     pid->excludes(command);
@@ -100,6 +101,7 @@ int run_diagnose(const DiagnoseOptions& options) {
     request.target.pid = options.pid;
     request.target.command = options.command;
     request.target.children = options.children;
+    request.target.progress = options.progress;
     request.playbook = options.playbook;
     request.session_dir = options.session;
     request.resume_dir = options.resume;
@@ -115,8 +117,9 @@ int run_diagnose(const DiagnoseOptions& options) {
     }
 
     const auto& session = result->session;
-    if (result->end == wizard::EngineEnd::quit)
-        display << fmt::format("\nstopped; the session is saved. Continue with: iodiag diagnose --resume {}\n", session.dir);
+    if (result->end != wizard::EngineEnd::finished)
+        display << fmt::format("\n{}; the session is saved. Continue with: iodiag diagnose --resume {}\n",
+                               result->end == wizard::EngineEnd::aborted ? "aborted" : "stopped", session.dir);
     else {
         display << fmt::format("\nreport: {}\n", fmt::join(result->report_files, "\n        "));
         for (const auto& line : report::top_findings(result->report, 5)) display << "  " << line << '\n';
@@ -128,7 +131,8 @@ int run_diagnose(const DiagnoseOptions& options) {
             steps.push_back({{"id", step.id}, {"state", std::string(wizard::state_name(step.state))}, {"reason", step.reason},
                              {"outputs", step.outputs}});
         std::cout << nlohmann::ordered_json{{"session", session.dir},
-                                            {"state", result->end == wizard::EngineEnd::finished ? "finished" : "stopped"},
+                                            {"state", result->end == wizard::EngineEnd::finished ? "finished"
+                                                      : result->end == wizard::EngineEnd::aborted ? "aborted" : "stopped"},
                                             {"steps", steps},
                                             {"report_files", result->report_files},
                                             {"findings", result->report.is_object() ? result->report.value("findings", nlohmann::ordered_json::array())
@@ -136,9 +140,7 @@ int run_diagnose(const DiagnoseOptions& options) {
                          .dump(2)
                   << '\n';
     }
-    for (const auto& step : session.steps)
-        if (step.state == wizard::StepState::failed && step.reason.find("second Ctrl-C") != std::string::npos) return kExitAborted;
-    return kExitOk;
+    return result->end == wizard::EngineEnd::aborted ? kExitAborted : kExitOk;
 }
 
 void add_report_command(CLI::App& app, ReportOptions& options) {

@@ -23,6 +23,7 @@ struct DiagnoseOptions {
     bool yes = false;
     bool json = false;
     bool list_playbooks = false;
+    bool progress = false;
 };
 
 void add_diagnose_command(CLI::App& app, DiagnoseOptions& options);

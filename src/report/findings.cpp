@@ -119,7 +119,7 @@ void depth1_many_tags(Context& c) {
         if (d.tags() && (!busiest || *d.tags() > *busiest->tags())) busiest = d;
     if (!busiest || *busiest->tags() < T::kManyTags) return;
     for (const auto& g : c.model->groups) {
-        if (data_ops(g) < T::kMinOps || g.evidence.busy_fraction < 0.2) continue;
+        if (data_ops(g) < T::kMinOps || g.evidence.busy_fraction < T::kIoBoundShare) continue;
         const int64_t depth = std::max<int64_t>(1, fio_int(g, "iodepth"));
         const int64_t jobs = std::max<int64_t>(1, fio_int(g, "numjobs"));
         if (depth * jobs > 1) continue;

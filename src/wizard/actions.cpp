@@ -61,6 +61,7 @@ Result<usecase::TraceTarget> trace_target(const Session& session, const Step& st
     target.pid = session.target.pid;
     target.command = session.target.command;
     target.children = session.target.children;
+    target.progress = session.target.progress;
     target.duration_ms = duration_ms(params);
     if (target.pid && !alive(target.pid))
         return fail(ErrorKind::not_found, fmt::format("the target, pid {}, is gone", target.pid),

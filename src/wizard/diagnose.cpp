@@ -94,6 +94,7 @@ Result<DiagnoseResult> diagnose(const DiagnoseRequest& request, Prompter& prompt
     auto begun = request.resume_dir.empty() ? start(request, prompter) : resume(request);
     if (!begun) return tl::unexpected(begun.error());
     auto& [session, playbook] = *begun;
+    session.target.progress = request.target.progress;
     prompter.show(fmt::format("session: {}\nplaybook: {} ({})\ntarget: {}\n", session.dir, playbook.name, playbook.title,
                               session.target.description));
 

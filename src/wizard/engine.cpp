@@ -1,5 +1,6 @@
 #include "wizard/engine.hpp"
 
+#include <algorithm>
 #include <chrono>
 
 #include <fmt/format.h>
@@ -89,6 +90,16 @@ Result<std::map<std::string, std::string>> Engine::params_for(const Step& step) 
     if (action)
         for (const auto& spec : action->params)
             if (!spec.default_value.empty() && !params.count(spec.name)) params[spec.name] = spec.default_value;
+    if (action)
+        for (const auto& spec : action->params) {
+            const bool asked = std::any_of(step.questions.begin(), step.questions.end(),
+                                           [&](const Question& q) { return q.id == spec.name; });
+            auto value = asked ? std::nullopt : prompter_.preset(step, spec.name);
+            if (!value) continue;
+            if (auto ok = check_param_value(spec, *value); !ok)
+                return fail(ErrorKind::usage, fmt::format("answers: step '{}': {}", step.id, ok.error().message));
+            params[spec.name] = *value;
+        }
     for (const auto& question : step.questions) {
         // An answer given earlier in this session (a redo, a resume) is the default now.
         std::string current = question.default_value;
@@ -102,13 +113,13 @@ Result<std::map<std::string, std::string>> Engine::params_for(const Step& step) 
     return params;
 }
 
-Result<bool> Engine::run_step(const Step& step, StepRecord& record) {
+Result<EngineEnd> Engine::run_step(const Step& step, StepRecord& record) {
     auto params = params_for(step);
     if (!params) {
-        if (params.error().kind == ErrorKind::aborted) return false;
+        if (params.error().kind == ErrorKind::aborted) return EngineEnd::quit;
         record.state = StepState::failed;
         record.reason = params.error().message;
-        return true;
+        return EngineEnd::finished;
     }
     record = StepRecord{step.id, StepState::running, {}, utc_now(), {}, 0, *params, {}, {}, step.findings};
     if (auto ok = save(); !ok) return tl::unexpected(ok.error());
@@ -123,12 +134,16 @@ Result<bool> Engine::run_step(const Step& step, StepRecord& record) {
         record.outputs = outcome->outputs;
         record.summary = outcome->summary;
         record.reason = outcome->note;
+    } else if (outcome.error().kind == ErrorKind::aborted) {
+        record.state = StepState::todo;  // --resume runs it again
+        record.reason = "aborted by a second Ctrl-C";
     } else {
         record.state = StepState::failed;
         record.reason = outcome.error().message + (outcome.error().hint.empty() ? "" : " (" + outcome.error().hint + ")");
     }
     if (auto ok = save(); !ok) return tl::unexpected(ok.error());
-    return !(outcome.has_value() == false && outcome.error().kind == ErrorKind::aborted);
+    if (!outcome && outcome.error().kind == ErrorKind::aborted) return EngineEnd::aborted;
+    return EngineEnd::finished;
 }
 
 Result<EngineEnd> Engine::run() {
@@ -161,9 +176,9 @@ Result<EngineEnd> Engine::run() {
             }
         }
         for (;;) {
-            auto went_on = run_step(step, *record);
-            if (!went_on) return tl::unexpected(went_on.error());
-            if (!*went_on) return EngineEnd::quit;  // quit at a question, or a second Ctrl-C
+            auto ended = run_step(step, *record);
+            if (!ended) return tl::unexpected(ended.error());
+            if (*ended != EngineEnd::finished) return *ended;  // quit at a question, or a second Ctrl-C
             prompter_.show(fmt::format("  {} in {:.1f}s\n{}", state_name(record->state), record->seconds,
                                        render_record(*record)));
             if (!interactive) break;

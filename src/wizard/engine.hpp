@@ -40,7 +40,8 @@ public:
                                     Session& session, usecase::Observer& observer) = 0;
 };
 
-enum class EngineEnd { finished, quit };
+// quit: the person chose to stop; aborted: a second Ctrl-C stopped a step. Both can be resumed.
+enum class EngineEnd { finished, quit, aborted };
 
 class Engine {
 public:
@@ -59,7 +60,9 @@ private:
     // Why the step cannot run now (a dependency failed, a condition is false, no target); empty if it can.
     std::string skip_reason(const Step& step);
     Result<std::map<std::string, std::string>> params_for(const Step& step);
-    Result<bool> run_step(const Step& step, StepRecord& record);  // false: the person aborted
+    // The step's record is final; returns quit when the person quit at a question, aborted after a
+    // second Ctrl-C, finished otherwise.
+    Result<EngineEnd> run_step(const Step& step, StepRecord& record);
 
     Session& session_;
     const Playbook& playbook_;

@@ -18,6 +18,10 @@
 
 namespace iodiag::wizard {
 
+// The answer for `param` of `step` in an answers object: "step.param" first, then "param".
+std::optional<std::string> answer_for(const nlohmann::ordered_json& answers, const std::string& step,
+                                      const std::string& param);
+
 enum class BeforeStep { run, skip, quit };
 enum class AfterStep { next, redo, quit };
 
@@ -30,6 +34,12 @@ public:
     virtual Result<std::string> ask(const Step& step, const Question& question, const std::string& default_value) = 0;
     virtual BeforeStep before_step(const Step& step) = 0;
     virtual AfterStep after_step(const Step& step, const StepRecord& record) = 0;
+    // A value given in advance for a parameter the step does not ask (an answers file may set any
+    // of the action's parameters); nullopt to keep the playbook's.
+    virtual std::optional<std::string> preset(const Step& step, const std::string& param) {
+        (void)step, (void)param;
+        return std::nullopt;
+    }
     // The target when none was given: one of `busiest`, a pid, or a command.
     virtual Result<SessionTarget> choose_target(const std::vector<ProcessIo>& busiest) = 0;
 };
@@ -61,6 +71,9 @@ public:
     Result<std::string> ask(const Step& step, const Question& question, const std::string& default_value) override;
     BeforeStep before_step(const Step&) override { return BeforeStep::run; }
     AfterStep after_step(const Step&, const StepRecord&) override { return AfterStep::next; }
+    std::optional<std::string> preset(const Step& step, const std::string& param) override {
+        return answer_for(answers_, step.id, param);
+    }
     Result<SessionTarget> choose_target(const std::vector<ProcessIo>& busiest) override;
 
 private:
@@ -72,8 +85,5 @@ private:
 // optional "target".
 Result<nlohmann::ordered_json> load_answers(const std::string& path);
 
-// The answer for `param` of `step` in an answers object: "step.param" first, then "param".
-std::optional<std::string> answer_for(const nlohmann::ordered_json& answers, const std::string& step,
-                                      const std::string& param);
 
 }  // namespace iodiag::wizard

@@ -41,6 +41,7 @@ struct SessionTarget {
     std::vector<std::string> command;
     bool children = false;
     std::string description;                  // "pid 1234 (fio)"
+    bool progress = false;                    // progress lines while tracing (this run only, not saved)
     bool given() const { return pid > 0 || !command.empty(); }
 };
 

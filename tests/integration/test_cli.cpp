@@ -221,7 +221,7 @@ TEST_CASE("model -- dd oflag=direct: one group writing 64k direct", "[cli]") {
                           "dd if=/dev/zero of=" + data +
                               " bs=64k count=100 oflag=direct 2>/dev/null"});
     REQUIRE(run.code == 0);
-    CHECK(contains(run.out, "model: " + dir / "model.json"));
+    CHECK(contains(run.out, "model: " + dir / "diagnosis/model.json"));
     auto model = nlohmann::json::parse(read_file(dir / "model.json"));
     CHECK(model.at("end_reason") == "target exited");
     CHECK(model.at("complete") == true);
@@ -319,7 +319,7 @@ TEST_CASE("demo traces two job groups", "[cli][demo]") {
     Scratch dir;
     Run run = run_iodiag({"demo", "--keep", dir.path.string()});
     REQUIRE(run.code == 0);
-    auto model = nlohmann::json::parse(read_file(dir / "model.json"));
+    auto model = nlohmann::json::parse(read_file(dir / "diagnosis/model.json"));
     const nlohmann::json* readers = group_with_file(model, dir / "data.db");
     const nlohmann::json* logger = group_with_file(model, dir / "wal.log");
     REQUIRE(readers);
@@ -330,5 +330,5 @@ TEST_CASE("demo traces two job groups", "[cli][demo]") {
     CHECK(readers->at("fio").at("numjobs") == 2);
     CHECK(logger->at("fio").at("rw") == "write");
     CHECK(logger->at("fio").at("fdatasync") == 4);
-    CHECK(contains(run.out, "model: " + dir / "model.json"));
+    CHECK(contains(run.out, "model: " + dir / "diagnosis/model.json"));
 }

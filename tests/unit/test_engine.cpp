@@ -26,12 +26,14 @@ public:
     std::vector<std::string> ran;
     std::map<std::string, std::map<std::string, std::string>> params;
     std::set<std::string> failing;
+    std::set<std::string> aborting;   // as a second Ctrl-C during the step
     Result<StepOutcome> run(const Step& step, const std::map<std::string, std::string>& p, Session& session,
                             usecase::Observer& observer) override {
         ran.push_back(step.id);
         params[step.id] = p;
         observer.note("working on " + step.id);
         if (failing.count(step.id)) return fail(ErrorKind::unsupported, step.id + " cannot run here");
+        if (aborting.count(step.id)) return fail(ErrorKind::aborted, "aborted");
         const std::string file = step.id + ".out";
         std::ofstream(session.path(file)) << "output of " << step.id;
         return StepOutcome{{file}, {"summary of " + step.id}, {}};
@@ -81,7 +83,7 @@ TEST_CASE("batch run: defaults, answers, skipped conditions, failures recorded a
     const Playbook playbook = test_playbook();
     Session session = new_session(dir.path.string(), playbook);
     std::ostringstream out;
-    BatchPrompter prompter(ordered_json{{"model.duration", "2s"}}, out);
+    BatchPrompter prompter(ordered_json{{"model.duration", "2s"}, {"reproduce.max_size", "64m"}}, out);
     FakeRunner runner;
     runner.failing = {"latency"};
     FakeFacts facts;
@@ -92,6 +94,7 @@ TEST_CASE("batch run: defaults, answers, skipped conditions, failures recorded a
     CHECK(runner.ran == std::vector<std::string>{"model", "latency", "reproduce", "report"});
     CHECK(runner.params["model"]["duration"] == "2s");          // the answer beat the default
     CHECK(runner.params["model"]["source"] == "auto");           // the action's own default
+    CHECK(runner.params["reproduce"]["max_size"] == "64m");      // answers set parameters not asked too
     CHECK(session.find("guest")->state == StepState::skipped);
     CHECK_THAT(session.find("guest")->reason, Catch::Contains("in_guest"));
     CHECK(session.find("latency")->state == StepState::failed);
@@ -105,6 +108,26 @@ TEST_CASE("batch run: defaults, answers, skipped conditions, failures recorded a
     CHECK(saved->finished);
     CHECK(saved->find("latency")->state == StepState::failed);
     CHECK(saved->answers["model.duration"] == "2s");
+}
+
+TEST_CASE("a second Ctrl-C stops the run and leaves the step to run again", "[wizard][engine]") {
+    testing::TempDir dir;
+    const Playbook playbook = test_playbook();
+    Session session = new_session(dir.path.string(), playbook);
+    std::ostringstream out;
+    BatchPrompter prompter(ordered_json::object(), out);
+    FakeRunner runner;
+    runner.aborting = {"latency"};
+    FakeFacts facts;
+    Engine engine(session, playbook, prompter, runner, facts);
+    auto end = engine.run();
+    REQUIRE(end);
+    CHECK(*end == EngineEnd::aborted);
+    CHECK(runner.ran == std::vector<std::string>{"model", "latency"});
+    CHECK(session.find("latency")->state == StepState::todo);
+    CHECK(session.find("latency")->reason == "aborted by a second Ctrl-C");
+    CHECK_FALSE(session.finished);
+    CHECK(session.first_unfinished() == 2);
 }
 
 TEST_CASE("a failed step skips the steps that come after it", "[wizard][engine]") {
