@@ -76,6 +76,22 @@ Session new_session(const std::string& dir, const Playbook& playbook) {
     return session;
 }
 
+// A session over the test playbook, run straight through with a fake runner.
+struct BatchRun {
+    testing::TempDir dir;
+    Playbook playbook = test_playbook();
+    Session session = new_session(dir.path.string(), playbook);
+    std::ostringstream out;
+    FakeRunner runner;
+    FakeFacts facts;
+
+    Result<EngineEnd> run(ordered_json answers = ordered_json::object()) {
+        BatchPrompter prompter(std::move(answers), out);
+        Engine engine(session, playbook, prompter, runner, facts);
+        return engine.run();
+    }
+};
+
 }  // namespace
 
 TEST_CASE("batch run: defaults, answers, skipped conditions, failures recorded and the rest goes on", "[wizard][engine]") {
@@ -111,53 +127,32 @@ TEST_CASE("batch run: defaults, answers, skipped conditions, failures recorded a
 }
 
 TEST_CASE("a second Ctrl-C stops the run and leaves the step to run again", "[wizard][engine]") {
-    testing::TempDir dir;
-    const Playbook playbook = test_playbook();
-    Session session = new_session(dir.path.string(), playbook);
-    std::ostringstream out;
-    BatchPrompter prompter(ordered_json::object(), out);
-    FakeRunner runner;
-    runner.aborting = {"latency"};
-    FakeFacts facts;
-    Engine engine(session, playbook, prompter, runner, facts);
-    auto end = engine.run();
+    BatchRun b;
+    b.runner.aborting = {"latency"};
+    auto end = b.run();
     REQUIRE(end);
     CHECK(*end == EngineEnd::aborted);
-    CHECK(runner.ran == std::vector<std::string>{"model", "latency"});
-    CHECK(session.find("latency")->state == StepState::todo);
-    CHECK(session.find("latency")->reason == "aborted by a second Ctrl-C");
-    CHECK_FALSE(session.finished);
-    CHECK(session.first_unfinished() == 2);
+    CHECK(b.runner.ran == std::vector<std::string>{"model", "latency"});
+    CHECK(b.session.find("latency")->state == StepState::todo);
+    CHECK(b.session.find("latency")->reason == "aborted by a second Ctrl-C");
+    CHECK_FALSE(b.session.finished);
+    CHECK(b.session.first_unfinished() == 2);
 }
 
 TEST_CASE("a failed step skips the steps that come after it", "[wizard][engine]") {
-    testing::TempDir dir;
-    const Playbook playbook = test_playbook();
-    Session session = new_session(dir.path.string(), playbook);
-    std::ostringstream out;
-    BatchPrompter prompter(ordered_json::object(), out);
-    FakeRunner runner;
-    runner.failing = {"model"};
-    FakeFacts facts;
-    Engine engine(session, playbook, prompter, runner, facts);
-    REQUIRE(engine.run());
-    CHECK(session.find("reproduce")->state == StepState::skipped);
-    CHECK_THAT(session.find("reproduce")->reason, Catch::Contains("needs step 'model'"));
-    CHECK(session.find("report")->state == StepState::done);
+    BatchRun b;
+    b.runner.failing = {"model"};
+    REQUIRE(b.run());
+    CHECK(b.session.find("reproduce")->state == StepState::skipped);
+    CHECK_THAT(b.session.find("reproduce")->reason, Catch::Contains("needs step 'model'"));
+    CHECK(b.session.find("report")->state == StepState::done);
 }
 
 TEST_CASE("a bad answer fails its step with the reason", "[wizard][engine]") {
-    testing::TempDir dir;
-    const Playbook playbook = test_playbook();
-    Session session = new_session(dir.path.string(), playbook);
-    std::ostringstream out;
-    BatchPrompter prompter(ordered_json{{"duration", "forever"}}, out);
-    FakeRunner runner;
-    FakeFacts facts;
-    Engine engine(session, playbook, prompter, runner, facts);
-    REQUIRE(engine.run());
-    CHECK(session.find("model")->state == StepState::failed);
-    CHECK_THAT(session.find("model")->reason, Catch::Contains("not a duration"));
+    BatchRun b;
+    REQUIRE(b.run(ordered_json{{"duration", "forever"}}));
+    CHECK(b.session.find("model")->state == StepState::failed);
+    CHECK_THAT(b.session.find("model")->reason, Catch::Contains("not a duration"));
 }
 
 TEST_CASE("interactive: skip a step, redo one, quit and resume at the first unfinished step", "[wizard][engine]") {
