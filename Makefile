@@ -28,8 +28,10 @@ demo: deps build
 ASAN_EXCLUDE ?= fidelity
 test: deps build
 	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS)
+	./scripts/skipped-tests.sh $(BUILD_DIR)
 	$(MAKE) build-asan
 	cd $(ASAN_DIR) && ctest --output-on-failure -j1 -E '$(ASAN_EXCLUDE)'
+	./scripts/skipped-tests.sh $(ASAN_DIR)
 
 fidelity: deps build
 	cd $(BUILD_DIR) && ctest --output-on-failure -R fidelity
