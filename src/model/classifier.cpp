@@ -11,6 +11,7 @@
 
 #include "common/histogram.hpp"
 #include "common/units.hpp"
+#include "model/incidental.hpp"
 
 namespace iodiag::model {
 
@@ -472,12 +473,19 @@ void add_stream_totals(DirectionTotals& into, const StreamTotals& from) {
     for (const auto& [size, count] : from.sizes) into.sizes[size] += count;
 }
 
-ThreadSummary summarize(const ThreadState& t, std::map<std::string, uint64_t>& ignored) {
+ThreadSummary summarize(const ThreadState& t, const std::set<uint32_t>& incidental,
+                        std::map<std::string, uint64_t>& ignored) {
     ThreadSummary sum;
     sum.thread = &t;
     uint64_t thread_ops = 0;
-    for (const auto& s : t.streams) thread_ops += s.ops;
+    for (const auto& s : t.streams)
+        if (!incidental.count(s.file_id)) thread_ops += s.ops;
     for (const auto& s : t.streams) {
+        // Start-up and configuration reads, /proc, /sys (model/incidental.hpp has the rule).
+        if (incidental.count(s.file_id)) {
+            if (s.ops) ignored["incidental"] += s.ops;
+            continue;
+        }
         if (t.mmapped.count(s.file_id) && s.ops < kLoaderOps) {
             ignored["reads of mapped files (program loading)"] += s.ops;
             continue;
@@ -1036,6 +1044,33 @@ void drop_minor_groups(WorkloadModel& model) {
     });
 }
 
+// Each file's IO over all threads, for the incidental rule (model/incidental.hpp): start-up and
+// configuration reads are judged per file over the whole trace, not per thread.
+std::set<uint32_t> incidental_file_ids(const std::unordered_map<int32_t, ThreadState>& threads,
+                                       const trace::FileTable& files) {
+    std::map<uint32_t, FileActivity> by_file;
+    for (const auto& [tid, t] : threads) {
+        for (const auto& s : t.streams) {
+            FileActivity& f = by_file[s.file_id];
+            f.file_id = s.file_id;
+            f.ops += s.ops;
+            f.bytes += s.bytes;
+            f.written |= s.write_totals.ops > 0 || s.write_totals.errors > 0;
+        }
+    }
+    std::vector<FileActivity> activity;
+    activity.reserve(by_file.size());
+    for (auto& [id, f] : by_file) {
+        if (id) {
+            const auto& info = files.get(id);
+            f.path = info.path;
+            f.kind = info.kind;
+        }
+        activity.push_back(std::move(f));
+    }
+    return incidental_files(activity);
+}
+
 }  // namespace
 
 WorkloadModel Classifier::finish(const trace::FileTable& files, WorkloadModel base) const {
@@ -1045,8 +1080,9 @@ WorkloadModel Classifier::finish(const trace::FileTable& files, WorkloadModel ba
     std::sort(ordered.begin(), ordered.end(), [](auto* a, auto* b) { return a->tid < b->tid; });
     std::vector<ThreadSummary> summaries;
     summaries.reserve(ordered.size());  // profiles point into it
+    const std::set<uint32_t> incidental = incidental_file_ids(impl.threads, files);
     for (const ThreadState* t : ordered) {
-        ThreadSummary sum = summarize(*t, base.ignored);
+        ThreadSummary sum = summarize(*t, incidental, base.ignored);
         bool does_io = sum.data_ops() || t->async_requests || t->uring_requests || t->uring_enters ||
                        !t->submit_batch.empty();
         if (does_io) summaries.push_back(std::move(sum));

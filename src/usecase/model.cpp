@@ -294,13 +294,26 @@ Result<ModelRun> build_model(const ModelRequest& request, Observer& observer) {
                  pipeline->first_bad_text};
     model::WorkloadModel& model = run.model;
     model.devices = pipeline->block.devices([](uint32_t dev) { return trace::block_device_name(dev); });
-    if (model.source.events == 0 || model.groups.empty())
-        return fail(ErrorKind::no_io,
-                    model.source.kind == "bpf"
-                        ? std::string("no IO seen (no reads or writes of files)")
-                        : fmt::format("no IO seen ({} trace lines, {} on files)", model.source.lines,
-                                      model.source.events),
-                    "trace longer, or check that the target reads or writes files");
+    if (model.source.events == 0 || model.groups.empty()) {
+        std::string seen = model.source.kind == "bpf"
+                               ? std::string("no IO seen (no reads or writes of files)")
+                               : fmt::format("no IO seen ({} trace lines, {} on files)", model.source.lines,
+                                             model.source.events);
+        // A process that only starts others (fio's main process, a shell, a supervisor) does its
+        // IO in children that --pid alone does not trace: say so rather than "trace longer".
+        const TraceTarget& target = request.target;
+        if (target.pid && !target.children) {
+            auto children = trace::ProcFs().children(target.pid);
+            if (children && !children->empty())
+                return fail(ErrorKind::no_io,
+                            fmt::format("{} in process {}, but it has {} child process{} ({}), which {} not traced",
+                                        seen, target.pid, children->size(), children->size() == 1 ? "" : "es",
+                                        fmt::join(*children, ", "), children->size() == 1 ? "was" : "were"),
+                            "add --children to trace the processes it started too (fio runs each job in "
+                            "its own process unless thread=1)");
+        }
+        return fail(ErrorKind::no_io, seen, "trace longer, or check that the target reads or writes files");
+    }
     return run;
 }
 
