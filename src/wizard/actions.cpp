@@ -364,7 +364,12 @@ Result<StepOutcome> LibraryActions::run(const Step& step, const Params& params, 
                                         usecase::Observer& observer) {
     auto it = actions().find(step.action);
     if (it == actions().end()) return fail(ErrorKind::internal, "no implementation for action " + step.action);
-    return it->second(step, params, session, observer);
+    // A step's unexpected failure is that step's, recorded as failed; the others still run.
+    try {
+        return it->second(step, params, session, observer);
+    } catch (const std::exception& e) {
+        return fail(ErrorKind::internal, std::string("unexpected failure: ") + e.what(), "please report this as a bug");
+    }
 }
 
 }  // namespace iodiag::wizard

@@ -78,8 +78,8 @@ std::string Engine::skip_reason(const Step& step) {
         const std::string name = negated ? condition.substr(1) : condition;
         std::string why;
         const bool value = facts_.holds(name, session_, why);
-        if (value == negated)
-            return fmt::format("does not apply: {}{}", negated ? "" : "not ", why.empty() ? name : why);
+        // `why` describes the state found ("no qemu process on this machine"), true or false.
+        if (value == negated) return fmt::format("does not apply: {}", why.empty() ? condition : why);
     }
     return {};
 }
