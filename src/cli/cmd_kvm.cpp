@@ -2,9 +2,12 @@
 
 #include <iostream>
 
+#include <fmt/format.h>
+
 #include <CLI/CLI.hpp>
 
 #include "cli/exit_codes.hpp"
+#include "common/table.hpp"
 #include "stack/finding.hpp"
 #include "stack/kvm_output.hpp"
 
@@ -35,9 +38,81 @@ void add_kvm_command(CLI::App& app, KvmOptions& options) {
                 "  iodiag kvm inspect --pid $(pgrep -f qemu-system | head -1)\n"
                 "  iodiag kvm inspect --cmdline /var/log/libvirt/qemu/vm1.log --json\n"
                 "  virsh dumpxml vm1 > vm1.xml && iodiag kvm inspect --domxml vm1.xml");
+
+    CLI::App* compare = kvm->add_subcommand(
+        "compare", "The same job measured in the guest and on the host: completion latency per percentile, "
+                   "lat_vm - lat_host as the virtualisation cost per IO (the world switch cost for syncwrite), "
+                   "its uncertainty, the IOPS ratio and a verdict");
+    compare->add_option("--guest", options.compare.guest_file,
+                        "The run inside the VM: `iodiag probe NAME --json` output or fio's --output-format=json(+)")
+        ->required();
+    compare->add_option("--host", options.compare.host_file,
+                        "The same job on the host, on the storage that holds the VM's image")
+        ->required();
+    compare->add_flag("--json", options.json, "Print JSON instead of text");
+    compare->callback([&options] { options.compare_given = true; });
+    compare->footer("Examples:\n"
+                    "  (in the guest)  iodiag probe syncwrite --json > guest.json\n"
+                    "  (on the host)   iodiag probe syncwrite --target /var/lib/libvirt/images --json > host.json\n"
+                    "  iodiag kvm compare --guest guest.json --host host.json\n"
+                    "  fio --output-format=json+ JOB > g.json (guest), > h.json (host); "
+                    "iodiag kvm compare --guest g.json --host h.json --json");
 }
 
+namespace {
+
+std::string us(double value) { return fmt::format("{:.1f}", value); }
+
+std::string render_comparison(const usecase::KvmComparison& k) {
+    const auto& c = k.comparison;
+    std::string text = fmt::format("guest (lat_vm):   {} ({})\nhost  (lat_host): {} ({})\n", k.guest_file,
+                                   k.guest.source, k.host_file, k.host.source);
+    const auto& job = k.guest.job.empty() ? k.host.job : k.guest.job;
+    if (!job.empty()) {
+        std::string options;
+        for (const auto& [key, value] : job) options += (options.empty() ? "" : " ") + key + "=" + value;
+        text += "job: " + options + "\n";
+    }
+    text += "\n";
+    if (!c.stats.empty()) {
+        using Align = Table::Align;
+        std::string interval_title =
+            c.uncertainty_known ? fmt::format("{:.0f}% interval us", c.level * 100.0) : "interval";
+        Table table({{"completion latency", Align::left},
+                     {"lat_vm us", Align::right},
+                     {"lat_host us", Align::right},
+                     {c.cost_name + " us", Align::right},
+                     {interval_title, Align::right}});
+        for (const auto& d : c.stats)
+            table.add_row({d.name, us(d.guest_us), us(d.host_us), us(d.cost_us),
+                           d.interval ? fmt::format("{} .. {}", us(d.interval->low), us(d.interval->high))
+                                      : std::string("unknown")});
+        text += table.render() + "\n";
+    }
+    if (c.iops_ratio)
+        text += fmt::format("IOPS: guest {:.0f}, host {:.0f}, guest/host {:.2f}\n", c.guest_iops, c.host_iops,
+                            *c.iops_ratio);
+    else
+        text += fmt::format("IOPS: guest {:.0f}, host {:.0f}, guest/host unknown\n", c.guest_iops, c.host_iops);
+    text += "uncertainty: " + c.uncertainty + "\n";
+    text += "verdict: " + c.verdict + "\n";
+    return text;
+}
+
+int run_kvm_compare(const KvmOptions& options) {
+    auto comparison = usecase::compare_guest_host(options.compare);
+    if (!comparison) return report_error(comparison.error(), options.json);
+    if (options.json) std::cout << usecase::to_json(*comparison).dump(2) << '\n';
+    else std::cout << render_comparison(*comparison);
+    std::cout.flush();
+    if (!std::cout) return report_error({ErrorKind::output, "cannot write to stdout", {}}, options.json);
+    return kExitOk;
+}
+
+}  // namespace
+
 int run_kvm(const KvmOptions& options) {
+    if (options.compare_given) return run_kvm_compare(options);
     auto inspection = usecase::inspect_kvm(options.request);
     if (!inspection) return report_error(inspection.error());
     if (options.json) {

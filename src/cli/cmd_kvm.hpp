@@ -1,7 +1,10 @@
 // `iodiag kvm inspect`: how a VM's disks are emulated, from a running QEMU, a saved command line
 // or a libvirt domain XML, with findings from the note's KVM section.
+// `iodiag kvm compare`: the same job's latency in the guest and on the host, and what the
+// virtualisation layer adds per IO (the note's world switch cost).
 #pragma once
 
+#include "usecase/kvm_compare.hpp"
 #include "usecase/kvm_inspect.hpp"
 
 namespace CLI {
@@ -13,6 +16,8 @@ namespace iodiag::cli {
 struct KvmOptions {
     usecase::KvmRequest request;
     bool json = false;
+    usecase::KvmCompareRequest compare;
+    bool compare_given = false;   // `kvm compare` rather than `kvm inspect`
 };
 
 void add_kvm_command(CLI::App& app, KvmOptions& options);

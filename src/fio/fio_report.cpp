@@ -34,6 +34,31 @@ Percentiles percentiles_of(const json& stats) {
     return p;
 }
 
+// json+'s "bins": {"<ns>": count}; entries that are not a count of a plain number are skipped.
+std::vector<std::pair<uint64_t, uint64_t>> bins_of(const json& stats) {
+    std::vector<std::pair<uint64_t, uint64_t>> bins;
+    if (!stats.is_object() || !stats.contains("bins") || !stats.at("bins").is_object()) return bins;
+    for (const auto& [key, count] : stats.at("bins").items()) {
+        if (!count.is_number_unsigned() && !count.is_number_integer()) continue;
+        if (key.empty() || key.find_first_not_of("0123456789") != std::string::npos || key.size() > 19) continue;
+        int64_t n = count.get<int64_t>();
+        if (n <= 0) continue;
+        bins.emplace_back(std::stoull(key), static_cast<uint64_t>(n));
+    }
+    std::sort(bins.begin(), bins.end());
+    return bins;
+}
+
+// fio's option tables ({"bs": "4k", ...}) as strings; numbers and booleans as fio would print them.
+void options_into(const json& table, std::map<std::string, std::string>& into) {
+    if (!table.is_object()) return;
+    for (const auto& [key, value] : table.items()) {
+        if (value.is_string()) into[key] = value.get<std::string>();
+        else if (value.is_number_integer() || value.is_number_unsigned()) into[key] = std::to_string(value.get<int64_t>());
+        else if (value.is_boolean()) into[key] = value.get<bool>() ? "1" : "0";
+    }
+}
+
 DirectionStats direction_of(const json& j) {
     DirectionStats d;
     if (!j.is_object()) return d;
@@ -44,6 +69,7 @@ DirectionStats direction_of(const json& j) {
     if (j.contains("clat_ns")) {
         d.clat_mean_us = number_at(j.at("clat_ns"), "mean") / 1000.0;
         if (d.ios) d.clat_us = percentiles_of(j.at("clat_ns"));
+        d.clat_bins_ns = bins_of(j.at("clat_ns"));
     }
     return d;
 }
@@ -79,8 +105,12 @@ Result<FioReport> parse_fio_json(std::string_view text) {
     FioReport report;
     if (root.contains("fio version") && root.at("fio version").is_string())
         report.fio_version = root.at("fio version").get<std::string>();
+    std::map<std::string, std::string> global_options;
+    if (root.contains("global options")) options_into(root.at("global options"), global_options);
     for (const json& j : root.at("jobs")) {
         JobStats job;
+        job.options = global_options;
+        if (j.contains("job options")) options_into(j.at("job options"), job.options);
         if (j.contains("jobname") && j.at("jobname").is_string()) job.name = j.at("jobname").get<std::string>();
         job.error = static_cast<int>(number_at(j, "error"));
         job.runtime_s = number_at(j, "job_runtime") / 1000.0;

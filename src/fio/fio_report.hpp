@@ -24,6 +24,9 @@ struct DirectionStats {
     double bw_bytes = 0;          // bytes per second
     double clat_mean_us = 0;
     Percentiles clat_us;          // completion latency
+    // json+ only: fio's completion latency histogram, (bin value in ns, count) ascending by value;
+    // empty when the report is plain json.
+    std::vector<std::pair<uint64_t, uint64_t>> clat_bins_ns;
 };
 
 struct JobStats {
@@ -35,6 +38,9 @@ struct JobStats {
     Percentiles sync_us;          // their latency
     // Share of time (0..100) at each in-flight depth fio logs: "1", "2", "4", ... ">=64".
     std::map<std::string, double> depth_levels;
+    // The job's options as fio reports them: the report's "global options" overlaid with the
+    // job's own "job options" (fio's names and value syntax, e.g. "bs": "4k", "direct": "1").
+    std::map<std::string, std::string> options;
 
     double iops() const { return read.iops + write.iops; }
     double bw_bytes() const { return read.bw_bytes + write.bw_bytes; }

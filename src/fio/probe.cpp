@@ -127,6 +127,15 @@ model::ordered_json probe_json(const ProbeResult& r) {
     out["runtime_s"] = s.runtime_s;
     out["clat_us"] = {{"mean", d.clat_mean_us}, {"p50", d.clat_us.p50},   {"p90", d.clat_us.p90},
                       {"p99", d.clat_us.p99},   {"p99.9", d.clat_us.p999}, {"p99.99", d.clat_us.p9999}};
+    // The fio options that make two probe runs the same job (kvm compare checks them), as fio
+    // reported them; and fio's json+ latency histogram, for an uncertainty of a comparison.
+    model::ordered_json job = model::ordered_json::object();
+    for (const char* key : {"rw", "bs", "direct", "sync", "fdatasync", "iodepth", "ioengine"})
+        if (auto it = s.options.find(key); it != s.options.end()) job[key] = it->second;
+    out["job"] = job;
+    model::ordered_json bins = model::ordered_json::object();
+    for (const auto& [ns, count] : d.clat_bins_ns) bins[std::to_string(ns)] = count;
+    out["clat_bins_ns"] = bins;
     return out;
 }
 
