@@ -114,7 +114,7 @@ public:
         FAIL("the screen never showed '" << text << "' x" << times << ":\n" << last);
         return last;
     }
-    bool gone() { return run_capture({"tmux", "has-session", "-t", name_})->exit_code != 0; }
+    void interrupt() { REQUIRE(run_capture({"tmux", "send-keys", "-t", name_, "C-c"})->exit_code == 0); }
 
 private:
     std::string name_;
@@ -249,6 +249,36 @@ TEST_CASE("diagnose interactively: pick a target, redo a step, skip one, quit an
     auto again = run_iodiag({"diagnose", "--resume", session.string(), "--yes"});
     CHECK(again.exit_code == 2);
     CHECK_THAT(again.err, Catch::Contains("is finished"));
+}
+
+TEST_CASE("diagnose: Ctrl-C during a trace ends that step and keeps what was gathered", "[diagnose][tmux]") {
+    SKIP_UNLESS_BPF_SOURCE("fio", "tmux");
+    ScratchDir dir;
+    BackgroundReader reader(dir);
+    const auto playbook = quick_playbook(dir.path());
+    const fs::path session = dir.path() / "session";
+    {
+        Tmux tmux(fmt::format("{} diagnose --playbook {} --session {} --pid {}; echo EXITED $?; sleep 30", IODIAG_BINARY,
+                              playbook, session.string(), reader.pid));
+        tmux.wait_for("[Enter] run");
+        tmux.keys("");
+        tmux.wait_for("How long to trace [2s]");
+        tmux.keys("60s");
+        tmux.wait_for("tracing with bpf");
+        std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+        tmux.interrupt();
+        auto screen = tmux.wait_for("[Enter] next", 1, 30);
+        CHECK_THAT(screen, Catch::Contains("cut short"));
+        tmux.keys("q");
+        tmux.wait_for("EXITED 0");
+    }
+    const json state = read_json(session / "session.json");
+    CHECK(step_state(state, "model") == "done");
+    const json model = read_json(session / "model.json");
+    CHECK(model.at("complete") == false);
+    CHECK(model.at("end_reason") == "interrupted");
+    CHECK(model.at("duration_s").get<double>() < 30);
+    CHECK(reader.alive());
 }
 
 TEST_CASE("diagnose resumes after kill -9 mid-step and the target lives on", "[diagnose]") {
