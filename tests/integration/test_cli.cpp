@@ -221,7 +221,7 @@ TEST_CASE("model -- dd oflag=direct: one group writing 64k direct", "[cli]") {
                           "dd if=/dev/zero of=" + data +
                               " bs=64k count=100 oflag=direct 2>/dev/null"});
     REQUIRE(run.code == 0);
-    CHECK(contains(run.out, "model: " + dir / "diagnosis/model.json"));
+    CHECK(contains(run.out, "model: " + dir / "model.json"));
     auto model = nlohmann::json::parse(read_file(dir / "model.json"));
     CHECK(model.at("end_reason") == "target exited");
     CHECK(model.at("complete") == true);
