@@ -26,15 +26,18 @@ demo: deps build
 # Release run has it): under sanitizers it would only give a noisy machine a second chance to
 # fail an IOPS comparison; reproduce's own code paths run under ASan in the reproduce CLI tests.
 ASAN_EXCLUDE ?= fidelity
+# The fidelity suite compares fio's IOPS against fio's on a shared 2-CPU machine: a run that misses
+# its tolerance by noise gets one more try (ctest --repeat until-pass:2); a real regression fails both.
 test: deps build
-	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS)
+	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS) -E fidelity
 	./scripts/skipped-tests.sh $(BUILD_DIR)
+	cd $(BUILD_DIR) && ctest --output-on-failure -R fidelity --repeat until-pass:2
 	$(MAKE) build-asan
 	cd $(ASAN_DIR) && ctest --output-on-failure -j1 -E '$(ASAN_EXCLUDE)'
 	./scripts/skipped-tests.sh $(ASAN_DIR)
 
 fidelity: deps build
-	cd $(BUILD_DIR) && ctest --output-on-failure -R fidelity
+	cd $(BUILD_DIR) && ctest --output-on-failure -R fidelity --repeat until-pass:2
 
 clean:
 	rm -rf $(BUILD_DIR) $(ASAN_DIR)
