@@ -1,7 +1,5 @@
 #include "wizard/actions.hpp"
 
-#include <signal.h>
-
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
@@ -48,7 +46,7 @@ uint64_t duration_ms(const Params& params, const std::string& name = "duration")
 
 uint64_t duration_ns(const Params& params, const std::string& name) { return parse_duration_ns(param(params, name)).value_or(0); }
 
-bool alive(int32_t pid) { return pid > 0 && (kill(pid, 0) == 0 || errno == EPERM); }
+bool alive(int32_t pid) { return pid > 0 && trace::ProcFs().comm(pid).has_value(); }
 
 Status write_json(const Session& session, const std::string& file, const nlohmann::ordered_json& json) {
     return write_file_atomic(session.path(file), json.dump(2) + "\n");

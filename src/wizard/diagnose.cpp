@@ -7,6 +7,7 @@
 
 #include "report/report.hpp"
 #include "trace/proc_fd.hpp"
+#include "usecase/target.hpp"
 #include "wizard/action_catalogue.hpp"
 #include "wizard/top_processes.hpp"
 
@@ -33,13 +34,12 @@ private:
     struct sigaction old_ {};
 };
 
+// "pid 1234 (fio)" as every tracing command says it; a command with all its arguments.
 std::string describe(const SessionTarget& target) {
-    if (target.pid) {
-        auto comm = trace::ProcFs().comm(target.pid);
-        return fmt::format("pid {}{}", target.pid, comm ? " (" + *comm + ")" : std::string());
-    }
     if (!target.command.empty()) return fmt::format("{}", fmt::join(target.command, " "));
-    return "(none)";
+    usecase::TraceTarget traced;
+    traced.pid = target.pid;
+    return target.pid ? usecase::describe_target(traced) : "(none)";
 }
 
 Result<std::pair<Session, Playbook>> start(const DiagnoseRequest& request, Prompter& prompter) {
