@@ -24,7 +24,6 @@ char LICENSE[] SEC("license") = "GPL";
 
 // Set by user space before load.
 const volatile __u32 target_tgid = 0;  // nonzero: trace only this process (no map lookup)
-const volatile __u8 follow_children = 0;
 const volatile __u8 call_of_nr[IODIAG_SC_NR_MAX] = {};  // syscall number -> enum iodiag_sc_call
 
 IODIAG_TARGETS_MAP(targets);

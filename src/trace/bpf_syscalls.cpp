@@ -4,6 +4,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <deque>
@@ -243,6 +244,10 @@ struct BpfSyscalls::Impl {
     std::deque<PendingAio> aio;  // in submit order: the classifier sees requests as issued
     uint64_t aio_first = 0;      // sequence number of aio.front()
     std::unordered_map<AioKey, uint64_t, AioHash> aio_by_iocb;
+    // Completions whose submit the trace never saw (in flight when it started), per thread, until
+    // that thread's io_getevents record (which follows its completions) takes them out of its count.
+    std::unordered_map<uint32_t, uint64_t> unseen_by_tid;
+    uint64_t unseen_completions = 0;
 
     explicit Impl(size_t bytes) : ring_bytes(bytes) {}
 
@@ -402,6 +407,12 @@ struct BpfSyscalls::Impl {
                 e.ctx = c.ctx;
                 e.count = c.count;
                 e.count2 = c.count2;
+                // Depth counts only requests whose submit was seen: reaping requests submitted
+                // before the attach would otherwise hold the in-flight count at 0 and read as depth 1.
+                if (auto it = unseen_by_tid.find(c.tid); it != unseen_by_tid.end()) {
+                    if (e.ret > 0) e.ret -= static_cast<int64_t>(std::min<uint64_t>(it->second, static_cast<uint64_t>(e.ret)));
+                    unseen_by_tid.erase(it);
+                }
                 return emit(e);
             case Syscall::io_uring_setup:
                 e.kind = EventKind::uring_setup;
@@ -545,7 +556,11 @@ struct BpfSyscalls::Impl {
 
     void completed(const iodiag_sc_done_rec& rec) {
         auto it = aio_by_iocb.find({rec.tgid, rec.iocb});
-        if (it == aio_by_iocb.end()) return;  // submitted before the trace, or its record was lost
+        if (it == aio_by_iocb.end()) {  // submitted before the trace, or its record was lost
+            ++unseen_by_tid[rec.tid];
+            ++unseen_completions;
+            return;
+        }
         PendingAio& p = aio[it->second - aio_first];
         p.request.complete_ns = rec.ts_ns;
         p.request.res = rec.res;
@@ -596,7 +611,6 @@ Status BpfSyscalls::load(const BpfTarget& target, const BpfFeatures& features) {
                     std::string("cannot open the syscall tracer's BPF object: ") + std::strerror(errno));
     auto* ro = m.skel->rodata;
     ro->target_tgid = target.children ? 0 : target.tgid;  // one process: no map lookup at all
-    ro->follow_children = target.children ? 1 : 0;
     for (const NrCall& n : kNumbers)
         if (n.nr >= 0 && n.nr < IODIAG_SC_NR_MAX) ro->call_of_nr[n.nr] = static_cast<uint8_t>(n.call);
 
@@ -680,6 +694,7 @@ void BpfSyscalls::collect_totals(model::ordered_json& totals) const {
         {"aio_iocbs", counters[IODIAG_CNT_IOCBS]},
         {"aio_iocbs_unread", counters[IODIAG_CNT_IOCBS_UNREAD]},
         {"aio_completions", counters[IODIAG_CNT_COMPLETIONS]},
+        {"aio_completions_unseen_submit", m.unseen_completions},
         {"processes_started", counters[IODIAG_CNT_FORKS]},
         {"processes_exited", counters[IODIAG_CNT_EXITS]},
     };
