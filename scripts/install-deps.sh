@@ -9,6 +9,7 @@ packages=(
   nlohmann-json3-dev libcli11-dev libspdlog-dev libfmt-dev catch2 libexpected-dev
   fio strace linux-perf sqlite3
   libpugixml-dev qemu-utils qemu-system-x86 xfsprogs btrfs-progs e2fsprogs fdisk
+  busybox-static cpio
   tmux
   chromium
 )
@@ -21,8 +22,17 @@ for package in "${packages[@]}"; do
   fi
 done
 
+# The VM lab's guest kernel (scripts/vm-lab.sh): linux-image-amd64's files, downloaded, not
+# installed (the host keeps its own kernel).
+fetch_guest_kernel() {
+  if [[ $(id -u) -eq 0 ]]; then
+    "$(dirname "${BASH_SOURCE[0]}")/vm-lab.sh" fetch || echo "install-deps: no guest kernel for the VM lab" >&2
+  fi
+}
+
 if [[ ${#missing[@]} -eq 0 ]]; then
   echo "install-deps: all ${#packages[@]} packages present"
+  fetch_guest_kernel
   exit 0
 fi
 
@@ -36,3 +46,4 @@ echo "install-deps: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 apt-get update
 apt-get install -y --no-install-recommends "${missing[@]}"
+fetch_guest_kernel
