@@ -31,10 +31,13 @@ ASAN_EXCLUDE ?= fidelity
 # that fails gets one more run; a sanitizer error or a real regression fails both.
 # The fidelity suite compares fio's IOPS against fio's on a shared 2-CPU machine: a run that misses
 # its tolerance by noise gets one more try (ctest --repeat until-pass:2); a real regression fails both.
+# The Release build is also packaged: test-deb.sh installs the .deb, runs the demo from /usr/bin
+# and purges it (about a minute).
 test: deps build
 	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS) -E fidelity
 	./scripts/skipped-tests.sh $(BUILD_DIR)
 	cd $(BUILD_DIR) && ctest --output-on-failure -R fidelity --repeat until-pass:2
+	./scripts/test-deb.sh $(BUILD_DIR)
 	$(MAKE) build-asan
 	cd $(ASAN_DIR) && ctest --output-on-failure -j1 -E '$(ASAN_EXCLUDE)' --repeat until-pass:2
 	./scripts/skipped-tests.sh $(ASAN_DIR)

@@ -1,10 +1,7 @@
 #include "cli/bpf_target.hpp"
 
-#include <cstdio>
-
 #include <CLI/CLI.hpp>
 
-#include "cli/exit_codes.hpp"
 #include "common/units.hpp"
 
 namespace iodiag::cli {
@@ -22,12 +19,6 @@ void add_target_options(CLI::App& cmd, usecase::TraceTarget& target) {
     cmd.add_flag("--progress", target.progress, "Progress lines on stderr even when it is not a terminal");
     auto* command = cmd.add_option("command", target.command, "-- COMMAND [ARGS...]: launch and trace this command");
     pid->excludes(command);
-}
-
-int report_trace_error(const Error& error) {
-    if (error.kind != ErrorKind::aborted) return report_error(error);
-    std::fprintf(stderr, "iodiag: aborted\n");
-    return exit_code_for(error.kind);
 }
 
 }  // namespace iodiag::cli

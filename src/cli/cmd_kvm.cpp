@@ -104,9 +104,7 @@ int run_kvm_compare(const KvmOptions& options) {
     if (!comparison) return report_error(comparison.error(), options.json);
     if (options.json) std::cout << usecase::to_json(*comparison).dump(2) << '\n';
     else std::cout << render_comparison(*comparison);
-    std::cout.flush();
-    if (!std::cout) return report_error({ErrorKind::output, "cannot write to stdout", {}}, options.json);
-    return kExitOk;
+    return finish_output(options.json);
 }
 
 }  // namespace
@@ -114,15 +112,13 @@ int run_kvm_compare(const KvmOptions& options) {
 int run_kvm(const KvmOptions& options) {
     if (options.compare_given) return run_kvm_compare(options);
     auto inspection = usecase::inspect_kvm(options.request);
-    if (!inspection) return report_error(inspection.error());
+    if (!inspection) return report_error(inspection.error(), options.json);
     if (options.json) {
         std::cout << usecase::to_json(*inspection).dump(2) << '\n';
     } else {
         std::cout << stack::render_text(inspection->report) << '\n' << stack::render_text(inspection->findings);
     }
-    std::cout.flush();
-    if (!std::cout) return report_error({ErrorKind::output, "cannot write to stdout", {}});
-    return kExitOk;
+    return finish_output(options.json);
 }
 
 }  // namespace iodiag::cli

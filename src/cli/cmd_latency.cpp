@@ -57,13 +57,15 @@ void add_latency_command(CLI::App& app, LatencyOptions& options) {
 int run_latency(const LatencyOptions& options) {
     usecase::LatencyRequest request = options.request;
     // Every report is printed as it is made, the final one too: a trace that saw no IO still
-    // shows its empty report before the error.
-    request.on_report = [&options](const usecase::LatencyRun& report) { print(options, report); };
+    // shows its empty report before the error. Except one --json report: stdout then holds one
+    // object, the report or the error.
+    const bool at_end = options.json && !options.request.interval_ms;
+    if (!at_end) request.on_report = [&options](const usecase::LatencyRun& report) { print(options, report); };
     StderrObserver observer;
     auto run = usecase::measure_latency(request, observer);
-    if (!run) return report_trace_error(run.error());
-    if (!std::cout) return report_error({ErrorKind::output, "cannot write to stdout", {}});
-    return kExitOk;
+    if (!run) return report_error(run.error(), options.json);
+    if (at_end) print(options, *run);
+    return finish_output(options.json);
 }
 
 }  // namespace iodiag::cli

@@ -167,30 +167,24 @@ void add_model_command(CLI::App& app, ModelOptions& options) {
                 "  iodiag model --perf-log perf.txt -o model.json");
 }
 
-int report_model_error(const Error& error) {
-    if (error.kind != ErrorKind::aborted) return report_error(error);
-    std::fprintf(stderr, "iodiag: aborted; no model written\n");
-    return exit_code_for(error.kind);
-}
-
 int run_model(const ModelOptions& options) {
     // The output is checked before tracing, so a long trace does not end in "cannot write".
     if (auto status = usecase::validate_model_request(options.request); !status)
-        return report_model_error(status.error());
+        return report_error(status.error(), options.json);
     if (auto status = usecase::check_output_writable(options.output); !status)
-        return report_model_error(status.error());
+        return report_error(status.error(), options.json);
     StderrObserver observer;
     auto run = usecase::build_model(options.request, observer);
-    if (!run) return report_model_error(run.error());
+    if (!run) return report_error(run.error(), options.json);
     if (auto status = model::save_model(run->model, options.output); !status)
-        return report_model_error(status.error());
+        return report_error(status.error(), options.json);
     if (options.json) {
         std::cout << model::to_json(run->model).dump(2) << '\n';
         std::fprintf(stderr, "model: %s\n", std::filesystem::absolute(options.output).string().c_str());
     } else {
         print_model_summary(*run, options.output);
     }
-    return kExitOk;
+    return finish_output(options.json);
 }
 
 }  // namespace iodiag::cli

@@ -3,7 +3,6 @@
 
 #include <string>
 
-#include "common/result.hpp"
 #include "usecase/model.hpp"
 
 namespace CLI {
@@ -27,8 +26,5 @@ int run_model(const ModelOptions& options);
 // The summary `iodiag model` prints: what was traced, the job groups, the devices, caveats, and
 // where the model was written (`output`).
 void print_model_summary(const usecase::ModelRun& run, const std::string& output);
-
-// report_error(), except that a second Ctrl-C ends with "iodiag: aborted; no model written".
-int report_model_error(const Error& error);
 
 }  // namespace iodiag::cli

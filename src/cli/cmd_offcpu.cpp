@@ -12,16 +12,6 @@
 #include "common/units.hpp"
 
 namespace iodiag::cli {
-namespace {
-
-int finish_output() {
-    std::cout.flush();
-    if (!std::cout) return report_error({ErrorKind::output, "cannot write to stdout", {}});
-    return kExitOk;
-}
-
-}  // namespace
-
 void add_offcpu_command(CLI::App& app, OffcpuOptions& options) {
     CLI::App* cmd = app.add_subcommand(
         "offcpu", "Where a process's threads wait off the CPU, by kernel and user stack and state "
@@ -52,7 +42,7 @@ int run_offcpu(const OffcpuOptions& options) {
     request.min_ns = *parse_duration_ns(options.min);
     StderrObserver observer;
     auto run = usecase::profile_offcpu(request, observer);
-    if (!run) return report_trace_error(run.error());
+    if (!run) return report_error(run.error(), options.json);
 
     const analysis::OffcpuReport& report = run->report;
     if (options.folded) {
@@ -67,7 +57,7 @@ int run_offcpu(const OffcpuOptions& options) {
         if (report.lost) std::cout << fmt::format("note: {} absences not recorded (tables full)\n", report.lost);
         std::cout << analysis::render_top(report.stacks, run->top);
     }
-    return finish_output();
+    return finish_output(options.json);
 }
 
 void add_wakeup_command(CLI::App& app, WakeupOptions& options) {
@@ -87,7 +77,7 @@ void add_wakeup_command(CLI::App& app, WakeupOptions& options) {
 int run_wakeup(const WakeupOptions& options) {
     StderrObserver observer;
     auto run = usecase::profile_wakeups(options.request, observer);
-    if (!run) return report_trace_error(run.error());
+    if (!run) return report_error(run.error(), options.json);
 
     if (options.json) {
         std::cout << usecase::to_json(*run).dump(2) << '\n';
@@ -97,7 +87,7 @@ int run_wakeup(const WakeupOptions& options) {
         if (run->lost) std::cout << fmt::format("note: {} events not recorded (tables full)\n", run->lost);
         std::cout << analysis::render_wakeups(run->wakeups, options.top);
     }
-    return finish_output();
+    return finish_output(options.json);
 }
 
 }  // namespace iodiag::cli

@@ -55,10 +55,10 @@ void add_probe_command(CLI::App& app, ProbeOptions& options) {
 int run_probe(const ProbeOptions& options) {
     StderrObserver observer;
     auto run = usecase::run_probe(options.request, observer);
-    if (!run) return report_error(run.error());
+    if (!run) return report_error(run.error(), options.json);
     if (options.json) std::cout << usecase::to_json(*run).dump(2) << '\n';
     else std::cout << fio::render_probe(run->result);
-    return kExitOk;
+    return finish_output(options.json);
 }
 
 }  // namespace iodiag::cli

@@ -65,10 +65,10 @@ void add_reproduce_command(CLI::App& app, ReproduceOptions& options) {
 int run_reproduce(const ReproduceOptions& options) {
     StderrObserver observer;
     auto run = usecase::reproduce(options.request, observer);
-    if (!run) return report_error(run.error());
+    if (!run) return report_error(run.error(), options.json);
     if (options.json) std::cout << usecase::to_json(*run).dump(2) << '\n';
     else print_reproduce(options.request, *run);
-    return kExitOk;
+    return finish_output(options.json);
 }
 
 }  // namespace iodiag::cli

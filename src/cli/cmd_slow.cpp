@@ -59,7 +59,7 @@ int run_slow(const SlowOptions& options) {
     }
     StderrObserver observer;
     auto run = usecase::find_slow_ops(request, observer);
-    if (!run) return report_trace_error(run.error());
+    if (!run) return report_error(run.error(), options.json);
 
     if (options.json) {
         std::cout << usecase::to_json(*run).dump(2) << '\n';
@@ -73,9 +73,7 @@ int run_slow(const SlowOptions& options) {
                                  summary.empty() ? "no IO seen" : summary,
                                  listed >= options.request.limit ? fmt::format(" (the first {} listed)", listed) : "");
     }
-    std::cout.flush();
-    if (!std::cout) return report_error({ErrorKind::output, "cannot write to stdout", {}});
-    return kExitOk;
+    return finish_output(options.json);
 }
 
 }  // namespace iodiag::cli

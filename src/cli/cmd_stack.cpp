@@ -29,7 +29,7 @@ void add_stack_command(CLI::App& app, StackOptions& options) {
 
 int run_stack(const StackOptions& options) {
     auto result = usecase::inspect_stack(options.request);
-    if (!result) return report_error(result.error());
+    if (!result) return report_error(result.error(), options.json);
     if (options.json) {
         std::cout << usecase::to_json(*result).dump(2) << '\n';
     } else {
@@ -37,9 +37,7 @@ int run_stack(const StackOptions& options) {
                   << stack::render_text(result->virtualization) << '\n'
                   << stack::render_text(result->findings);
     }
-    std::cout.flush();
-    if (!std::cout) return report_error({ErrorKind::output, "cannot write to stdout", {}});
-    return kExitOk;
+    return finish_output(options.json);
 }
 
 }  // namespace iodiag::cli

@@ -1,6 +1,8 @@
 #include "cli/exit_codes.hpp"
 
 #include <cstdio>
+#include <iostream>
+#include <string_view>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -35,13 +37,6 @@ int exit_code_for(ErrorKind kind) {
     return kExitInternal;
 }
 
-int report_error(const Error& error) {
-    std::fprintf(stderr, "iodiag: error: %s\n", error.message.c_str());
-    if (!error.hint.empty()) std::fprintf(stderr, "hint: %s\n", error.hint.c_str());
-    std::fflush(stderr);
-    return exit_code_for(error.kind);
-}
-
 namespace {
 
 const char* kind_name(ErrorKind kind) {
@@ -63,15 +58,38 @@ const char* kind_name(ErrorKind kind) {
 }  // namespace
 
 int report_error(const Error& error, bool json) {
-    const int code = report_error(error);
+    const int code = exit_code_for(error.kind);
+    if (error.kind == ErrorKind::aborted) {
+        std::fprintf(stderr, "iodiag: %s\n", error.message.c_str());
+    } else {
+        std::fprintf(stderr, "iodiag: error: %s\n", error.message.c_str());
+        if (!error.hint.empty()) std::fprintf(stderr, "hint: %s\n", error.hint.c_str());
+    }
+    std::fflush(stderr);
     if (json) {
         nlohmann::ordered_json out = {
             {"error", {{"kind", kind_name(error.kind)}, {"message", error.message}, {"hint", error.hint}}},
             {"exit_code", code}};
-        std::printf("%s\n", out.dump(2).c_str());
+        // replace: a message may quote a log line or a path that is not UTF-8.
+        std::printf("%s\n", out.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace).c_str());
         std::fflush(stdout);
     }
     return code;
+}
+
+int finish_output(bool json) {
+    std::cout.flush();
+    if (!std::cout) return report_error({ErrorKind::output, "cannot write to stdout", {}}, json);
+    return kExitOk;
+}
+
+bool wants_json(int argc, const char* const* argv) {
+    for (int i = 1; i < argc; ++i) {
+        const std::string_view arg = argv[i];
+        if (arg == "--") return false;
+        if (arg == "--json") return true;
+    }
+    return false;
 }
 
 std::string exit_code_help() {

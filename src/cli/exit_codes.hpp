@@ -23,12 +23,19 @@ enum ExitCode : int {
 
 int exit_code_for(ErrorKind kind);
 
-// Prints "iodiag: error: <message>" and "hint: <hint>" to stderr; returns the exit code.
-int report_error(const Error& error);
+// How every command ends on an error: "iodiag: error: <message>" and "hint: <hint>" on stderr (a
+// second Ctrl-C, ErrorKind::aborted, just "iodiag: <message>"); under --json also one JSON object
+// on stdout that a script can read, as bpftool does: {"error": {"kind", "message", "hint"},
+// "exit_code"}. Returns the exit code.
+int report_error(const Error& error, bool json = false);
 
-// Under --json: the same on stderr, and on stdout one JSON object a script can read, as bpftool
-// does: {"error": {"kind", "message", "hint"}, "exit_code"}.
-int report_error(const Error& error, bool json);
+// The end of a command that printed its result: flushes stdout; kExitOk, or the output error when
+// stdout could not be written (a closed pipe, a full disk).
+int finish_output(bool json);
+
+// Whether a command line asks for --json (before any "--" that starts a command to run): how
+// option-parse errors, which come before the options struct is filled, know to answer in JSON.
+bool wants_json(int argc, const char* const* argv);
 
 // The exit code table for `iodiag --help`.
 std::string exit_code_help();

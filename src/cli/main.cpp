@@ -64,7 +64,7 @@ int run(int argc, char** argv) {
     } catch (const CLI::CallForVersion& e) {
         return app.exit(e);
     } catch (const CLI::ParseError& e) {
-        return report_error({iodiag::ErrorKind::usage, e.what(), "see iodiag --help"});
+        return report_error({iodiag::ErrorKind::usage, e.what(), "see iodiag --help"}, wants_json(argc, argv));
     }
 
     iodiag::setup_logging(verbosity);
@@ -91,9 +91,10 @@ int main(int argc, char** argv) {
     } catch (const std::exception& e) {
         return iodiag::cli::report_error(
             {iodiag::ErrorKind::internal, std::string("unexpected failure: ") + e.what(),
-             "please report this as a bug, with the command line"});
+             "please report this as a bug, with the command line"},
+            iodiag::cli::wants_json(argc, argv));
     } catch (...) {
-        return iodiag::cli::report_error(
-            {iodiag::ErrorKind::internal, "unexpected failure", "please report this as a bug"});
+        return iodiag::cli::report_error({iodiag::ErrorKind::internal, "unexpected failure", "please report this as a bug"},
+                                         iodiag::cli::wants_json(argc, argv));
     }
 }

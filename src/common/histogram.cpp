@@ -86,20 +86,4 @@ uint64_t quantile_of(const std::map<uint64_t, uint64_t>& counts, double q) {
     return counts.rbegin()->first;
 }
 
-Summary summary_of(const std::map<uint64_t, uint64_t>& counts) {
-    Summary s;
-    s.count = total_of(counts);
-    if (s.count == 0) return s;
-    long double sum = 0;
-    for (const auto& [value, count] : counts) sum += static_cast<long double>(value) * count;
-    s.min = static_cast<double>(counts.begin()->first);
-    s.max = static_cast<double>(counts.rbegin()->first);
-    s.mean = static_cast<double>(sum / s.count);
-    s.p50 = static_cast<double>(quantile_of(counts, 0.50));
-    s.p90 = static_cast<double>(quantile_of(counts, 0.90));
-    s.p99 = static_cast<double>(quantile_of(counts, 0.99));
-    s.p999 = static_cast<double>(quantile_of(counts, 0.999));
-    return s;
-}
-
 }  // namespace iodiag

@@ -38,7 +38,6 @@ private:
 
 // Exact quantile of a value->count map (IO sizes, depths, batch sizes). 0 when empty.
 uint64_t quantile_of(const std::map<uint64_t, uint64_t>& counts, double q);
-Summary summary_of(const std::map<uint64_t, uint64_t>& counts);
 uint64_t total_of(const std::map<uint64_t, uint64_t>& counts);
 
 }  // namespace iodiag

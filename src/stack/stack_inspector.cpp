@@ -104,13 +104,6 @@ Result<StackReport> StackInspector::inspect_path(const std::string& path) const 
     return describe(*location, table->mounts, walk);
 }
 
-Result<DeviceNode> StackInspector::inspect_device(const std::string& name) const {
-    auto device = block_device_by_name(root_, name);
-    if (!device) return tl::unexpected(device.error());
-    Walk walk;
-    return node_for(std::move(*device), walk);
-}
-
 Result<StackReport> StackInspector::inspect_nested(const std::string& path, Walk& walk) const {
     if (walk.depth >= max_depth_)
         return fail(ErrorKind::unsupported,

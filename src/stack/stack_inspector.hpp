@@ -61,8 +61,6 @@ public:
     Result<StackReport> inspect_path(const std::string& path) const;
     // Every file the process has open, grouped by file system; not_found / permission for the pid.
     Result<PidStackReport> inspect_pid(int32_t pid) const;
-    // The chain below one block device.
-    Result<DeviceNode> inspect_device(const std::string& name) const;
 
     const SysRoot& root() const { return root_; }
 

@@ -332,3 +332,74 @@ TEST_CASE("demo traces two job groups", "[cli][demo]") {
     CHECK(logger->at("fio").at("fdatasync") == 4);
     CHECK(contains(run.out, "model: " + dir / "diagnosis/model.json"));
 }
+
+namespace {
+
+// Under --json an error is one JSON object on stdout and nothing else, as bpftool does, with the
+// same exit code as the process.
+void check_json_error(const Run& run) {
+    CHECK(run.code != 0);
+    nlohmann::json out;
+    REQUIRE_NOTHROW(out = nlohmann::json::parse(run.out));  // fails on anything before or after it
+    REQUIRE(out.is_object());
+    CHECK(out.size() == 2);
+    const auto& error = out.at("error");
+    CHECK(error.at("kind").is_string());
+    CHECK_FALSE(error.at("message").get<std::string>().empty());
+    CHECK(error.at("hint").is_string());
+    CHECK(out.at("exit_code") == run.code);
+    CHECK(contains(run.err, "iodiag: error: " + error.at("message").get<std::string>()));
+}
+
+}  // namespace
+
+TEST_CASE("every command with --json answers an error with one JSON object on stdout", "[cli][json]") {
+    Scratch dir;
+    const std::string missing = dir / "missing";
+    const std::string pid = std::to_string(unused_pid());
+    std::ofstream(dir / "overflow.json") << R"({"schema_version": 1, "duration_s": 1e309})";
+    struct Case {
+        std::vector<std::string> args;
+        int code;        // 0: any failure (the tracing commands fail differently without root or BPF)
+        std::string kind;
+    };
+    const Case cases[] = {
+        {{"model", "--json", "--strace-log", missing, "-o", dir / "model.json"}, 4, "not_found"},
+        {{"reproduce", "--json", missing}, 4, "not_found"},
+        {{"reproduce", "--json", dir / "overflow.json", "-o", dir / "job.fio"}, 3, "bad_input"},
+        {{"probe", "depth1", "--json", "--target", dir / "overflow.json"}, 0, ""},  // a file iodiag did not make
+        {{"stack", "--json", "--path", missing}, 4, "not_found"},
+        {{"kvm", "inspect", "--json", "--cmdline", missing}, 4, "not_found"},
+        {{"kvm", "compare", "--json", "--guest", missing, "--host", missing}, 4, "not_found"},
+        {{"latency", "--json", "--pid", pid, "-d", "1s"}, 0, ""},
+        {{"slow", "--json", "--pid", pid, "-d", "1s"}, 0, ""},
+        {{"offcpu", "--json", "--pid", pid, "-d", "1s"}, 0, ""},
+        {{"wakeup", "--json", "--pid", pid, "-d", "1s"}, 0, ""},
+        {{"diagnose", "--json", "--yes", "--answers", missing, "--session", dir / "session"}, 0, ""},
+        // Option-parse errors, before any command runs: the usage error, in JSON too.
+        {{"model", "--json", "--pid", "-5"}, 2, "usage"},
+        {{"stack", "--json", "--no-such-option"}, 2, "usage"},
+        {{"kvm", "--json"}, 2, "usage"},
+    };
+    for (const Case& c : cases) {
+        std::string command = "iodiag";
+        for (const auto& arg : c.args) command += " " + arg;
+        INFO(command);
+        Run run = run_iodiag(c.args);
+        check_json_error(run);
+        if (c.code) CHECK(run.code == c.code);
+        if (!c.kind.empty() && run.code == c.code) CHECK(nlohmann::json::parse(run.out)["error"]["kind"] == c.kind);
+    }
+}
+
+TEST_CASE("a model with a number out of range is bad input naming the file and the field", "[cli][reproduce]") {
+    Scratch dir;
+    const std::string model = dir / "model.json";
+    std::ofstream(model) << R"({"schema_version": 1, "groups": [{"threads": [12, 1e309]}]})";
+    Run run = run_iodiag({"reproduce", model, "-o", dir / "job.fio"});
+    CHECK(run.code == 3);
+    CHECK(contains(run.err, model));
+    CHECK(contains(run.err, "/groups/0/threads/1"));
+    CHECK_FALSE(contains(run.err, "bug"));
+    CHECK_FALSE(fs::exists(dir / "job.fio"));
+}

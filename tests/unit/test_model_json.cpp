@@ -113,3 +113,67 @@ TEST_CASE("save_model into a missing directory fails with an output error", "[mo
     REQUIRE_FALSE(result);
     CHECK(result.error().kind == ErrorKind::output);
 }
+
+namespace {
+
+// load_model of `model` written out as text with `from` replaced by `to` (the first occurrence).
+Result<WorkloadModel> load_edited(const WorkloadModel& model, const std::string& from, const std::string& to,
+                                  const fs::path& path) {
+    std::string text = to_json(model).dump(2);
+    const auto at = text.find(from);
+    REQUIRE(at != std::string::npos);
+    text.replace(at, from.size(), to);
+    std::ofstream(path, std::ios::trunc) << text;
+    return load_model(path.string());
+}
+
+}  // namespace
+
+TEST_CASE("a garbled model names the file and the field", "[model]") {
+    const auto dir = temp_dir();
+    const auto path = dir / "model.json";
+    WorkloadModel m = sample_model();
+    m.target.pid = 424242;
+    m.duration_s = 10.25;
+    m.groups[0].evidence.reads.ops = 777;
+    struct Case {
+        std::string from, to, field, problem;
+    };
+    const Case cases[] = {
+        {"10.25", "1e309", "/duration_s", "number overflow"},           // beyond a double: the parser's own error
+        {"1235", "1e309", "/groups/0/threads/0", "number overflow"},
+        {"1236", "-1e309", "/groups/0/threads/1", "number overflow"},
+        {"424242", "99999999999", "/target/pid", "out of range"},       // nlohmann would wrap it
+        {"777", "-1", "/groups/0/evidence/reads/ops", "out of range"},
+        {"777", "18446744073709551616", "/groups/0/evidence/reads/ops", "whole number"},  // 2^64 parses as a double
+        {"777", "7.5", "/groups/0/evidence/reads/ops", "whole number"},
+        {"777", "\"777\"", "/groups/0/evidence/reads/ops", "whole number"},
+        {"10.25", "\"10.25\"", "/duration_s", "expected a number"},
+        {"\"randread-4k-psync\"", "42", "/groups/0/name", "expected a string"},
+        {"\"4096\": 800", "\"-4096\": 800", "/groups/0/evidence/reads/sizes/-4096", "not a whole number"},
+        {"\"4096\": 800", "\"99999999999999999999999\": 800", "/groups/0/evidence/reads/sizes/99999999999999999999999",
+         "not a whole number"},
+        {"\"complete\": true", "\"complete\": 1", "/complete", "true or false"},
+        {"\"a note\"", "{\"x\": 1}", "/groups/0/notes/0", "expected a string"},
+        {"\"no -T\"", "5", "/groups/0/unknown/latency", "expected a string"},
+        {"\"a note\"", "1e999", "/groups/0/notes/0", "number overflow"},
+    };
+    for (const Case& c : cases) {
+        INFO(c.from << " -> " << c.to);
+        auto back = load_edited(m, c.from, c.to, path);
+        REQUIRE_FALSE(back);
+        CHECK(back.error().kind == ErrorKind::bad_input);
+        CHECK_THAT(back.error().message, Catch::Contains(path.string()));
+        CHECK_THAT(back.error().message, Catch::Contains(c.field));
+        CHECK_THAT(back.error().message, Catch::Contains(c.problem));
+    }
+    fs::remove_all(dir);
+}
+
+TEST_CASE("a schema_version that wraps to the supported one is refused", "[model]") {
+    auto json = to_json(sample_model());
+    json["schema_version"] = (uint64_t{1} << 32) + kSchemaVersion;  // get<int>() would make it 1
+    CHECK_FALSE(from_json(json));
+    json["schema_version"] = 1.0 * kSchemaVersion;
+    CHECK_FALSE(from_json(json));
+}
