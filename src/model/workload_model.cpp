@@ -13,6 +13,19 @@
 
 #include <unistd.h>
 
+// ValueCounts read best as {"4096": 120, "8192": 3}: nlohmann's default for a map with integer
+// keys is a list of pairs. (Loading is read_value's.)
+namespace nlohmann {
+template <>
+struct adl_serializer<iodiag::model::ValueCounts> {
+    template <class Json>
+    static void to_json(Json& j, const iodiag::model::ValueCounts& counts) {
+        j = Json::object();
+        for (const auto& [value, count] : counts) j[std::to_string(value)] = count;
+    }
+};
+}  // namespace nlohmann
+
 namespace iodiag {
 namespace model {
 
@@ -156,7 +169,8 @@ Result<WorkloadModel> from_json(const ordered_json& json) {
         return fail(ErrorKind::bad_input, "model has no schema_version",
                     "is this a model.json written by `iodiag model`?");
     const auto& version = json.at("schema_version");
-    if (!version.is_number_unsigned() || version.get<uint64_t>() != kSchemaVersion)
+    // get<int64_t>: 2^32 + 1 is not 1 (get<int>() wrapped it); a version in memory is signed, read from a file unsigned.
+    if (!version.is_number_integer() || version.get<int64_t>() != kSchemaVersion)
         return fail(ErrorKind::bad_input,
                     "model schema_version " + quoted(version) + " is not supported (this iodiag reads " +
                         std::to_string(kSchemaVersion) + ")",
