@@ -1,6 +1,7 @@
 #include "trace/bpf_attach.hpp"
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 
 #if IODIAG_HAVE_BPF
@@ -20,6 +21,15 @@ std::string_view variant_name(BpfVariant variant) {
 }
 
 Result<BpfVariant> pick_variant(const BpfFeatures& features, std::string_view tracer) {
+    // IODIAG_BPF_VARIANT forces one variant (to test each, or to step around a kernel's bug).
+    if (const char* forced = std::getenv("IODIAG_BPF_VARIANT"); forced && *forced) {
+        const std::string_view want = forced;
+        for (BpfVariant v : {BpfVariant::tp_btf, BpfVariant::raw_tp, BpfVariant::tracepoint})
+            if (want == variant_name(v)) return v;
+        return fail(ErrorKind::usage,
+                    "IODIAG_BPF_VARIANT=" + std::string(want) + " is not a BPF variant",
+                    "use tp_btf, raw_tp or tracepoint, or unset it");
+    }
     if (features.tp_btf) return BpfVariant::tp_btf;
     if (features.raw_tp) return BpfVariant::raw_tp;
     if (features.tracepoint) return BpfVariant::tracepoint;

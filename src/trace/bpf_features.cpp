@@ -135,20 +135,6 @@ Result<BpfFeatures> probe_uncached() {
 std::mutex g_probe_mutex;
 std::optional<Result<BpfFeatures>> g_features;  // guarded by g_probe_mutex
 
-Result<BpfFeatures> probe_on_demand(uint32_t kind, bool BpfFeatures::*field,
-                                    bpf_program* (*pick)(iodiag_feature_probe*)) {
-    std::lock_guard lock(g_probe_mutex);
-    if (!g_features) g_features = probe_uncached();
-    if (!*g_features) return *g_features;
-    BpfFeatures& f = **g_features;
-    if (!(f.probed & kind)) {
-        f.probed |= kind;
-        f.*field = attaches(pick);
-        spdlog::debug("bpf features: {}", f.summary());
-    }
-    return f;
-}
-
 }  // namespace
 
 void route_libbpf_logs_to_spdlog() {
@@ -162,16 +148,6 @@ Result<BpfFeatures> probe_bpf_features() {
     return *g_features;
 }
 
-Result<BpfFeatures> probe_bpf_kprobe() {
-    return probe_on_demand(IODIAG_ATTACH_KPROBE, &BpfFeatures::kprobe,
-                           [](iodiag_feature_probe* s) { return s->progs.probe_kprobe; });
-}
-
-Result<BpfFeatures> probe_bpf_fentry() {
-    return probe_on_demand(IODIAG_ATTACH_FENTRY, &BpfFeatures::fentry,
-                           [](iodiag_feature_probe* s) { return s->progs.probe_fentry; });
-}
-
 #else
 
 void route_libbpf_logs_to_spdlog() {}
@@ -180,9 +156,6 @@ Result<BpfFeatures> probe_bpf_features() {
     return fail(ErrorKind::unsupported, "this iodiag was built without BPF support",
                 "install clang, bpftool and libbpf-dev on a kernel with BTF and rebuild; use --source strace");
 }
-
-Result<BpfFeatures> probe_bpf_kprobe() { return probe_bpf_features(); }
-Result<BpfFeatures> probe_bpf_fentry() { return probe_bpf_features(); }
 
 #endif
 

@@ -30,11 +30,6 @@ struct BpfFeatures {
 // tracepoints, stopping at the first that works. The result is cached.
 Result<BpfFeatures> probe_bpf_features();
 
-// For tracers with a kprobe or fentry variant: probes that kind once (cached) and returns
-// probe_bpf_features() with the answer filled in.
-Result<BpfFeatures> probe_bpf_kprobe();
-Result<BpfFeatures> probe_bpf_fentry();
-
 // Sends libbpf's own messages to spdlog (warnings at debug level unless -vv), once.
 void route_libbpf_logs_to_spdlog();
 
