@@ -192,7 +192,9 @@ Status save_model(const WorkloadModel& model, const std::string& path) {
         if (!out)
             return fail(ErrorKind::output, "cannot write " + temp + ": " + std::strerror(errno),
                         "choose a writable output path with -o");
-        out << to_json(model).dump(2) << '\n';
+        // replace: a path or comm from a trace may not be UTF-8 (found by tests/fuzz); it is
+        // written with U+FFFD rather than failing the whole model.
+        out << to_json(model).dump(2, ' ', false, ordered_json::error_handler_t::replace) << '\n';
         out.flush();
         if (!out) {
             std::remove(temp.c_str());
