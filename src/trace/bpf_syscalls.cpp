@@ -18,7 +18,7 @@
 
 #include "trace/bpf_attach.hpp"
 #include "trace/kernel_ids.hpp"
-#include "trace/proc_fd.hpp"
+#include "trace/open_flags.hpp"
 #include "trace/raw_syscall.hpp"
 
 #if IODIAG_HAVE_BPF
@@ -127,7 +127,6 @@ constexpr NrCall kNumbers[] = {
     {SYS_mmap, Syscall::mmap},
 };
 
-constexpr uint32_t kKernelCreate = 0100, kKernelTrunc = 01000;  // O_CREAT, O_TRUNC
 // Requests whose completion never shows (lost record) are handed over after this many newer ones.
 constexpr size_t kMaxPendingAio = size_t(1) << 16;
 
@@ -506,9 +505,7 @@ struct BpfSyscalls::Impl {
             const FileRef ref = intern({c.file.dev, c.file.ino}, open_path(rec), c.file.mode);
             e.file_id = ref.id;
             e.file_kind = ref.kind;
-            e.open_flags = open_flags_from_kernel(c.flags) |
-                           ((c.flags & kKernelCreate) ? kOpenCreate : 0u) |
-                           ((c.flags & kKernelTrunc) ? kOpenTrunc : 0u);
+            e.open_flags = open_flags_of_call(c.flags);
         }
         emit(e);
     }

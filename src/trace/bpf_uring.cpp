@@ -12,7 +12,7 @@
 
 #include "trace/bpf_attach.hpp"
 #include "trace/kernel_ids.hpp"
-#include "trace/proc_fd.hpp"
+#include "trace/open_flags.hpp"
 
 #if IODIAG_HAVE_BPF
 #include <bpf/bpf.h>

@@ -18,7 +18,7 @@
 #include <sys/types.h>
 
 #include "trace/io_event.hpp"
-#include "trace/proc_fd.hpp"
+#include "trace/open_flags.hpp"
 
 namespace iodiag::trace {
 namespace {
@@ -333,13 +333,7 @@ struct Named {
     uint64_t bits;
 };
 
-// perf's spellings, without the O_/CLONE_/SEEK_/... prefixes strace prints; x86_64 values.
-constexpr Named kOpenFlags[] = {
-    {"RDONLY", 0},       {"WRONLY", 01},      {"RDWR", 02},        {"CREAT", 0100},
-    {"TRUNC", 01000},    {"APPEND", 02000},   {"DSYNC", 010000},   {"DIRECT", 040000},
-    {"SYNC", 04010000},
-};
-constexpr uint64_t kKernelCreat = 0100, kKernelTrunc = 01000;
+// perf's spellings, without the CLONE_/SEEK_/... prefixes strace prints; x86_64 values.
 constexpr Named kCloneFlags[] = {
     {"VM", 0x100},          {"FS", 0x200},         {"FILES", kCloneFiles},
     {"SIGHAND", 0x800},     {"VFORK", 0x4000},     {"THREAD", kCloneThread},
@@ -384,15 +378,6 @@ uint64_t flag_bits(sv text, std::span<const Named> table) {
         if (bar == npos) break;
         text.remove_prefix(bar + 1);
     }
-    return bits;
-}
-
-// perf's open flags -> our OpenFlag bits.
-uint32_t open_flags_of(sv text) {
-    const uint64_t kernel = flag_bits(text, kOpenFlags);
-    uint32_t bits = open_flags_from_kernel(kernel);
-    if (kernel & kKernelCreat) bits |= kOpenCreate;
-    if (kernel & kKernelTrunc) bits |= kOpenTrunc;
     return bits;
 }
 
@@ -452,10 +437,10 @@ void decode_vector(RawSyscall& c, const NamedArgs& a) {
 void decode_open(RawSyscall& c, const NamedArgs& a) {
     if (c.call == Syscall::openat || c.call == Syscall::openat2) assign_fd(a["dfd"], c.fd, c.fd_path);
     assign_path(c.call == Syscall::creat ? a["pathname"] : a["filename"], c.path);
-    if (c.call == Syscall::creat) c.open_flags = open_flags_of("CREAT|WRONLY|TRUNC");
+    if (c.call == Syscall::creat) c.open_flags = open_flags_of_text("CREAT|WRONLY|TRUNC");
     // openat2's flags sit behind the `how` pointer perf does not follow: read only is a guess.
-    else if (c.call == Syscall::openat2) c.open_flags = open_flags_of("RDONLY");
-    else c.open_flags = open_flags_of(a["flags"]);
+    else if (c.call == Syscall::openat2) c.open_flags = open_flags_of_text("RDONLY");
+    else c.open_flags = open_flags_of_text(a["flags"]);
 }
 
 // Only F_SETFL (O_DIRECT/O_APPEND may change) and F_DUPFD* matter; false for other commands.
@@ -466,7 +451,7 @@ bool decode_fcntl(RawSyscall& c, const NamedArgs& a) {
     assign_fd(a["fd"], c.fd, c.fd_path);
     c.cmd = int32_t(cmd);
     if (c.cmd == kFcntlSetfl)
-        c.open_flags = kOpenFlagsKnown | (open_flags_of(a["arg"]) & (kOpenDirect | kOpenAppend));
+        c.open_flags = kOpenFlagsKnown | (open_flags_of_text(a["arg"]) & (kOpenDirect | kOpenAppend));
     return true;
 }
 

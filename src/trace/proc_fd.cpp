@@ -13,18 +13,12 @@
 #include <sstream>
 
 #include "trace/io_event.hpp"
+#include "trace/open_flags.hpp"
 
 namespace iodiag::trace {
 namespace {
 
 constexpr const char* kPermissionHint = "run as root or set kernel.yama.ptrace_scope=0";
-
-// Kernel O_* values (x86_64 and the generic table arm64 uses agree on these).
-constexpr uint64_t kAccMode = 03;
-constexpr uint64_t kKernelAppend = 02000;
-constexpr uint64_t kKernelDsync = 010000;
-constexpr uint64_t kKernelDirect = 040000;
-constexpr uint64_t kKernelSyncOnly = 04000000;  // __O_SYNC; O_SYNC = __O_SYNC | O_DSYNC
 
 // One message per errno class, naming what was being read.
 Error errno_error(int err, int32_t pid, const std::string& what) {
@@ -69,20 +63,6 @@ Result<std::vector<int32_t>> numeric_entries(const std::string& dir_path, int32_
 }
 
 }  // namespace
-
-uint32_t open_flags_from_kernel(uint64_t flags) {
-    uint32_t out = kOpenFlagsKnown;
-    switch (flags & kAccMode) {
-        case 0: out |= kOpenRead; break;
-        case 1: out |= kOpenWrite; break;
-        default: out |= kOpenRead | kOpenWrite; break;
-    }
-    if (flags & kKernelAppend) out |= kOpenAppend;
-    if (flags & kKernelDirect) out |= kOpenDirect;
-    if (flags & kKernelSyncOnly) out |= kOpenSync;
-    if (flags & kKernelDsync) out |= kOpenDsync;
-    return out;
-}
 
 ProcFs::ProcFs(std::string root) : root_(std::move(root)) {
     while (root_.size() > 1 && root_.back() == '/') root_.pop_back();

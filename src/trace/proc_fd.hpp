@@ -19,9 +19,6 @@ struct ProcFd {
     std::optional<uint64_t> position;   // fdinfo "pos:", when readable
 };
 
-// fdinfo's octal "flags:" value (kernel O_* bits, x86_64/generic) -> OpenFlag bits.
-uint32_t open_flags_from_kernel(uint64_t flags);
-
 class ProcFs {
 public:
     explicit ProcFs(std::string root = "/");

@@ -1,30 +1,19 @@
 // strace's argument text -> RawSyscall fields (strace_args.hpp).
 #include "trace/strace_args.hpp"
 
+#include <fcntl.h>
+
 #include <span>
 #include <string>
 
 #include "trace/io_event.hpp"
+#include "trace/open_flags.hpp"
 #include "trace/strace_parser.hpp"
 #include "trace/strace_text.hpp"
 
 namespace iodiag::trace::strace {
 
 namespace {
-
-// Kernel O_* values on x86_64 (numeric flag text is taken as x86_64 too).
-constexpr uint32_t kOWronly = 01, kORdwr = 02, kOCreat = 0100, kOTrunc = 01000,
-                   kOAppend = 02000, kODsync = 010000, kODirect = 040000, kOSyncBit = 04000000;
-
-constexpr NameValue kOpenFlagNames[] = {
-    {"O_RDONLY", 0}, {"O_WRONLY", kOWronly}, {"O_RDWR", kORdwr}, {"O_CREAT", kOCreat},
-    {"O_TRUNC", kOTrunc}, {"O_APPEND", kOAppend}, {"O_DSYNC", kODsync},
-    {"O_DIRECT", kODirect}, {"O_SYNC", kOSyncBit | kODsync}, {"O_FSYNC", kOSyncBit | kODsync},
-    {"O_EXCL", 0200}, {"O_NOCTTY", 0400}, {"O_NONBLOCK", 04000}, {"O_NDELAY", 04000},
-    {"O_ASYNC", 020000}, {"O_LARGEFILE", 0100000}, {"O_DIRECTORY", 0200000},
-    {"O_NOFOLLOW", 0400000}, {"O_NOATIME", 01000000}, {"O_CLOEXEC", 02000000},
-    {"O_PATH", 010000000}, {"O_TMPFILE", 020200000},
-};
 
 constexpr NameValue kCloneFlagNames[] = {
     {"CLONE_VM", 0x100}, {"CLONE_FS", 0x200}, {"CLONE_FILES", 0x400},
@@ -107,21 +96,6 @@ uint32_t parse_flags(sv text, std::span<const NameValue> table) {
         if (bar == npos) break;
         text.remove_prefix(bar + 1);
     }
-    return bits;
-}
-
-// Kernel O_* bits -> our portable OpenFlag bits.
-uint32_t open_flag_bits(uint32_t k) {
-    uint32_t bits = kOpenFlagsKnown;
-    const uint32_t mode = k & 3;
-    if (mode == 0 || mode == kORdwr) bits |= kOpenRead;
-    if (mode == kOWronly || mode == kORdwr) bits |= kOpenWrite;
-    if (k & kODirect) bits |= kOpenDirect;
-    if (k & kOSyncBit) bits |= kOpenSync;                   // O_SYNC (which includes O_DSYNC)
-    else if (k & kODsync) bits |= kOpenDsync;
-    if (k & kOAppend) bits |= kOpenAppend;
-    if (k & kOCreat) bits |= kOpenCreate;
-    if (k & kOTrunc) bits |= kOpenTrunc;
     return bits;
 }
 
@@ -295,12 +269,12 @@ void decode_open(RawSyscall& c, const Args& a) {
     assign_quoted(c.path, a[first]);
     sv flags = a[first + 1];
     if (c.call == Syscall::openat2) flags = field(flags, "flags");
-    c.open_flags = open_flag_bits(parse_flags(flags, kOpenFlagNames));
+    c.open_flags = open_flags_of_text(flags);
 }
 
 void decode_creat(RawSyscall& c, const Args& a) {
     assign_quoted(c.path, a[0]);
-    c.open_flags = open_flag_bits(kOCreat | kOWronly | kOTrunc);
+    c.open_flags = open_flags_of_call(O_CREAT | O_WRONLY | O_TRUNC);
 }
 
 void decode_dup(RawSyscall& c, const Args& a) {
@@ -316,8 +290,7 @@ bool decode_fcntl(RawSyscall& c, const Args& a) {
     assign_fd(a[0], c.fd, c.fd_path);
     c.cmd = int32_t(parse_flags(cmd, kFcntlNames));
     if (c.cmd == kFcntlSetfl) {
-        const uint32_t bits = open_flag_bits(parse_flags(a[2], kOpenFlagNames));
-        c.open_flags = kOpenFlagsKnown | (bits & (kOpenDirect | kOpenAppend));
+        c.open_flags = kOpenFlagsKnown | (open_flags_of_text(a[2]) & (kOpenDirect | kOpenAppend));
     }
     return true;
 }

@@ -46,20 +46,6 @@ void make_fixture(const fs::path& root) {
 
 }  // namespace
 
-TEST_CASE("kernel open flags map to OpenFlag bits", "[proc_fd]") {
-    CHECK(open_flags_from_kernel(00) == (kOpenFlagsKnown | kOpenRead));
-    CHECK(open_flags_from_kernel(01) == (kOpenFlagsKnown | kOpenWrite));
-    CHECK(open_flags_from_kernel(02) == (kOpenFlagsKnown | kOpenRead | kOpenWrite));
-    CHECK(open_flags_from_kernel(02001) == (kOpenFlagsKnown | kOpenWrite | kOpenAppend));
-    CHECK(open_flags_from_kernel(040002) == (kOpenFlagsKnown | kOpenRead | kOpenWrite | kOpenDirect));
-    CHECK(open_flags_from_kernel(010001) == (kOpenFlagsKnown | kOpenWrite | kOpenDsync));
-    // O_SYNC is __O_SYNC | O_DSYNC.
-    CHECK(open_flags_from_kernel(04010001) ==
-          (kOpenFlagsKnown | kOpenWrite | kOpenSync | kOpenDsync));
-    // O_CREAT, O_TRUNC, O_CLOEXEC and O_LARGEFILE do not show.
-    CHECK(open_flags_from_kernel(02101101) == (kOpenFlagsKnown | kOpenWrite));
-}
-
 TEST_CASE("ProcFs reads a fixture tree", "[proc_fd]") {
     TempDir dir;
     make_fixture(dir.path);
