@@ -10,6 +10,7 @@ packages=(
   fio strace linux-perf sqlite3
   libpugixml-dev qemu-utils qemu-system-x86 xfsprogs btrfs-progs e2fsprogs fdisk
   busybox-static cpio
+  file  # CPack runs it on the binary for the .deb's Depends (scripts/test-deb.sh)
   tmux
   chromium
 )

@@ -50,7 +50,7 @@ int list_playbooks(bool json) {
         out.push_back({{"name", name}, {"title", playbook->title}, {"file", playbook->file}, {"steps", steps}});
         if (!json) std::cout << fmt::format("{:<14} {}\n{:<14} steps: {}\n", name, playbook->title, "", fmt::join(steps, ", "));
     }
-    if (json) std::cout << out.dump(2) << '\n';
+    if (json) print_json(out);
     return kExitOk;
 }
 
@@ -130,15 +130,14 @@ int run_diagnose(const DiagnoseOptions& options) {
         for (const auto& step : session.steps)
             steps.push_back({{"id", step.id}, {"state", std::string(wizard::state_name(step.state))}, {"reason", step.reason},
                              {"outputs", step.outputs}});
-        std::cout << nlohmann::ordered_json{{"session", session.dir},
-                                            {"state", result->end == wizard::EngineEnd::finished ? "finished"
-                                                      : result->end == wizard::EngineEnd::aborted ? "aborted" : "stopped"},
-                                            {"steps", steps},
-                                            {"report_files", result->report_files},
-                                            {"findings", result->report.is_object() ? result->report.value("findings", nlohmann::ordered_json::array())
-                                                                                    : nlohmann::ordered_json::array()}}
-                         .dump(2)
-                  << '\n';
+        print_json(nlohmann::ordered_json{
+            {"session", session.dir},
+            {"state", result->end == wizard::EngineEnd::finished ? "finished"
+                      : result->end == wizard::EngineEnd::aborted ? "aborted" : "stopped"},
+            {"steps", steps},
+            {"report_files", result->report_files},
+            {"findings", result->report.is_object() ? result->report.value("findings", nlohmann::ordered_json::array())
+                                                    : nlohmann::ordered_json::array()}});
     }
     return result->end == wizard::EngineEnd::aborted ? kExitAborted : kExitOk;
 }

@@ -17,8 +17,7 @@ namespace {
 // One report: the table (and histograms) as text, or one JSON object (on one line per interval).
 void print(const LatencyOptions& options, const usecase::LatencyRun& report) {
     if (options.json) {
-        const auto out = usecase::to_json(report);
-        std::cout << (options.request.interval_ms ? out.dump() : out.dump(2)) << '\n';
+        print_json(usecase::to_json(report), options.request.interval_ms ? -1 : 2);
     } else {
         std::cout << fmt::format("{} {:.1f}s{}\n", report.target, report.seconds,
                                  report.end ? ", " + usecase::describe_end(*report.end) : "");

@@ -179,7 +179,7 @@ int run_model(const ModelOptions& options) {
     if (auto status = model::save_model(run->model, options.output); !status)
         return report_error(status.error(), options.json);
     if (options.json) {
-        std::cout << model::to_json(run->model).dump(2, ' ', false, model::ordered_json::error_handler_t::replace) << '\n';
+        print_json(model::to_json(run->model));
         std::fprintf(stderr, "model: %s\n", std::filesystem::absolute(options.output).string().c_str());
     } else {
         print_model_summary(*run, options.output);

@@ -48,7 +48,7 @@ int run_offcpu(const OffcpuOptions& options) {
     if (options.folded) {
         std::cout << analysis::folded(report.stacks);
     } else if (options.json) {
-        std::cout << usecase::to_json(*run).dump(2) << '\n';
+        print_json(usecase::to_json(*run));
     } else {
         std::cout << fmt::format("{} {:.1f}s, {}: {} switches off the CPU ({} shorter than {} not shown)\n",
                                  run->target, run->end.seconds(), usecase::describe_end(run->end), report.switches,
@@ -80,7 +80,7 @@ int run_wakeup(const WakeupOptions& options) {
     if (!run) return report_error(run.error(), options.json);
 
     if (options.json) {
-        std::cout << usecase::to_json(*run).dump(2) << '\n';
+        print_json(usecase::to_json(*run));
     } else {
         std::cout << fmt::format("{} {:.1f}s, {}\n", run->target, run->end.seconds(),
                                  usecase::describe_end(run->end));

@@ -56,7 +56,7 @@ int run_probe(const ProbeOptions& options) {
     StderrObserver observer;
     auto run = usecase::run_probe(options.request, observer);
     if (!run) return report_error(run.error(), options.json);
-    if (options.json) std::cout << usecase::to_json(*run).dump(2) << '\n';
+    if (options.json) print_json(usecase::to_json(*run));
     else std::cout << fio::render_probe(run->result);
     return finish_output(options.json);
 }

@@ -66,7 +66,7 @@ int run_reproduce(const ReproduceOptions& options) {
     StderrObserver observer;
     auto run = usecase::reproduce(options.request, observer);
     if (!run) return report_error(run.error(), options.json);
-    if (options.json) std::cout << usecase::to_json(*run).dump(2) << '\n';
+    if (options.json) print_json(usecase::to_json(*run));
     else print_reproduce(options.request, *run);
     return finish_output(options.json);
 }

@@ -62,7 +62,7 @@ int run_slow(const SlowOptions& options) {
     if (!run) return report_error(run.error(), options.json);
 
     if (options.json) {
-        std::cout << usecase::to_json(*run).dump(2) << '\n';
+        print_json(usecase::to_json(*run));
     } else {
         std::string summary;
         for (const auto& [layer, c] : run->counts)

@@ -31,7 +31,7 @@ int run_stack(const StackOptions& options) {
     auto result = usecase::inspect_stack(options.request);
     if (!result) return report_error(result.error(), options.json);
     if (options.json) {
-        std::cout << usecase::to_json(*result).dump(2) << '\n';
+        print_json(usecase::to_json(*result));
     } else {
         std::cout << std::visit([](const auto& report) { return stack::render_text(report); }, result->report) << '\n'
                   << stack::render_text(result->virtualization) << '\n'

@@ -70,9 +70,8 @@ int report_error(const Error& error, bool json) {
         nlohmann::ordered_json out = {
             {"error", {{"kind", kind_name(error.kind)}, {"message", error.message}, {"hint", error.hint}}},
             {"exit_code", code}};
-        // replace: a message may quote a log line or a path that is not UTF-8.
-        std::printf("%s\n", out.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace).c_str());
-        std::fflush(stdout);
+        print_json(out);
+        std::cout.flush();
     }
     return code;
 }

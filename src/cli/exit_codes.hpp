@@ -1,6 +1,7 @@
 // The one place where error kinds become process exit codes and messages.
 #pragma once
 
+#include <iostream>
 #include <string>
 
 #include "common/result.hpp"
@@ -28,6 +29,14 @@ int exit_code_for(ErrorKind kind);
 // on stdout that a script can read, as bpftool does: {"error": {"kind", "message", "hint"},
 // "exit_code"}. Returns the exit code.
 int report_error(const Error& error, bool json = false);
+
+// A command's --json document on stdout, indented (or on one line, `indent` -1, for a stream of
+// reports). Bytes that are not UTF-8 (a path, a comm from a trace) are written as U+FFFD rather
+// than failing the command.
+template <class Json>
+void print_json(const Json& document, int indent = 2) {
+    std::cout << document.dump(indent, ' ', false, Json::error_handler_t::replace) << '\n';
+}
 
 // The end of a command that printed its result: flushes stdout; kExitOk, or the output error when
 // stdout could not be written (a closed pipe, a full disk).

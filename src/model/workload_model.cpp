@@ -257,6 +257,21 @@ private:
     std::vector<Level> levels_;
 };
 
+// Where parsing `path` stops, as a JSON pointer: a second pass, on the error path only, so a good
+// model loads without the per-event callback.
+std::string field_of_parse_error(const std::string& path) {
+    std::ifstream in(path);
+    ParsePosition position;
+    try {
+        const ordered_json complete = ordered_json::parse(in, [&position](int, ordered_json::parse_event_t event, ordered_json& parsed) {
+            return position.on_event(event, parsed);
+        });
+    } catch (const nlohmann::json::exception&) {
+        // Expected: it stops where the first parse did.
+    }
+    return position.field();
+}
+
 }  // namespace
 
 Result<WorkloadModel> load_model(const std::string& path) {
@@ -265,15 +280,12 @@ Result<WorkloadModel> load_model(const std::string& path) {
         return fail(errno == ENOENT ? ErrorKind::not_found : ErrorKind::bad_input,
                     "cannot read " + path + ": " + std::strerror(errno));
     ordered_json json;
-    ParsePosition position;
     try {
-        json = ordered_json::parse(in, [&position](int, ordered_json::parse_event_t event, ordered_json& parsed) {
-            return position.on_event(event, parsed);
-        });
+        json = ordered_json::parse(in);
     } catch (const nlohmann::json::exception& e) {
         // A syntax error (parse_error) or a number too large for a double (out_of_range).
         return fail(ErrorKind::bad_input, fmt::format("{} is not valid JSON, at {}: {}", path,
-                                                      position.field(), e.what()),
+                                                      field_of_parse_error(path), e.what()),
                     "the file may be truncated or hand-edited; re-run `iodiag model`");
     }
     auto model = from_json(json);
