@@ -47,12 +47,17 @@ struct {
     __type(value, struct iodiag_offcpu_value);
 } offcpu SEC(".maps");
 
-// The last waker of each traced thread that is off the CPU, until it runs again.
+// The last waker of each traced thread that is off the CPU, and when it woke it, until it runs.
+struct waker {
+    __u64 ts_ns;
+    struct iodiag_wakeup_key key;
+};
+
 struct {
     __uint(type, BPF_MAP_TYPE_HASH);
     __uint(max_entries, 16384);
     __type(key, __u32);
-    __type(value, struct iodiag_wakeup_key);
+    __type(value, struct waker);
 } wakers SEC(".maps");
 
 struct {
@@ -94,7 +99,7 @@ static __always_inline __u8 state_of(long state)
     return IODIAG_OFFCPU_OTHER;
 }
 
-static __always_inline void add_wakeup(struct iodiag_wakeup_key *key, __u64 waited_ns)
+static __always_inline void add_wakeup(struct iodiag_wakeup_key *key, __u64 waited_ns, __u64 run_delay_ns)
 {
     struct iodiag_wakeup_value *v = bpf_map_lookup_elem(&wakeups, key);
     if (!v) {
@@ -107,6 +112,7 @@ static __always_inline void add_wakeup(struct iodiag_wakeup_key *key, __u64 wait
         if (!v) return;
     }
     __sync_fetch_and_add(&v->waited_ns, waited_ns);
+    __sync_fetch_and_add(&v->run_delay_ns, run_delay_ns);
     __sync_fetch_and_add(&v->count, 1);
 }
 
@@ -119,6 +125,7 @@ static __always_inline void on_waking(void *ctx, __u32 wakee_tgid, __u32 wakee_p
     const int wakee_traced = traced(wakee_tgid);
     const int waker_traced = traced(waker_tgid);
     if (!wakee_traced && !waker_traced) return;
+    struct waker w = {};
     struct iodiag_wakeup_key key = {};
     key.wakee_tgid = wakee_tgid;
     key.wakee_tid = wakee_pid;
@@ -130,12 +137,14 @@ static __always_inline void on_waking(void *ctx, __u32 wakee_tgid, __u32 wakee_p
     bpf_probe_read_kernel_str(key.wakee_comm, sizeof(key.wakee_comm), wakee_comm);
     bpf_get_current_comm(key.waker_comm, sizeof(key.waker_comm));
     if (wakee_traced) {
-        if (bpf_map_update_elem(&wakers, &wakee_pid, &key, BPF_ANY)) {
+        w.ts_ns = bpf_ktime_get_ns();
+        w.key = key;
+        if (bpf_map_update_elem(&wakers, &wakee_pid, &w, BPF_ANY)) {
             struct iodiag_offcpu_counters *c = counters_slot();
             if (c) c->lost_wakeups++;
         }
     } else {
-        add_wakeup(&key, 0);
+        add_wakeup(&key, 0, 0);
     }
 }
 
@@ -162,11 +171,12 @@ static __always_inline void on_switch(void *ctx, __u32 prev_tgid, __u32 prev_pid
     struct iodiag_offcpu_key key = s->key;
     bpf_map_delete_elem(&starts, &next_pid);
     if (track_wakers) {
-        struct iodiag_wakeup_key *w = bpf_map_lookup_elem(&wakers, &next_pid);
+        struct waker *w = bpf_map_lookup_elem(&wakers, &next_pid);
         if (w) {
-            struct iodiag_wakeup_key wk = *w;
+            struct iodiag_wakeup_key wk = w->key;
+            const __u64 run_delay = now > w->ts_ns ? now - w->ts_ns : 0;
             bpf_map_delete_elem(&wakers, &next_pid);
-            add_wakeup(&wk, delta);
+            add_wakeup(&wk, delta, run_delay);
         }
     }
     struct iodiag_offcpu_counters *c = counters_slot();

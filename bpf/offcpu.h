@@ -49,6 +49,7 @@ struct iodiag_wakeup_key {
 struct iodiag_wakeup_value {
     __u64 waited_ns;  /* the woken thread's time off the CPU before it ran again (wakee_traced) */
     __u64 count;
+    __u64 run_delay_ns; /* from the wakeup to the woken thread running: its wake-to-run latency */
 };
 
 struct iodiag_offcpu_counters {

@@ -45,9 +45,11 @@ options:
   --smp N --mem MB              guest CPUs and memory (default 1, 1024)
   --timeout SECONDS             power the guest off after this long (default 120)
   --pidfile FILE                write QEMU's pid here once it runs (for `iodiag kvm trace`)
+  --trace                       trace QEMU from the host while the guest runs (`iodiag kvm trace
+                                --pid QEMU -d 0 --json`, until QEMU exits): trace.json, trace.log
 
-Results in the work folder: guest.json (the job's output), console.log, qemu.cmdline and, for
-`run`: host.json, compare.json. The guest's threads are named (-name guest=iodiag-lab,debug-threads=on).
+Results in the work folder: guest.json (the job's output), console.log, qemu.cmdline, with
+--trace trace.json and, for `run`: host.json, compare.json. The guest's threads are named (-name guest=iodiag-lab,debug-threads=on).
 EOF
 }
 
@@ -212,7 +214,7 @@ case $command in
 esac
 
 format=raw bus=virtio-blk aio=threads cache_mode=none iothread=1 probe=syncwrite runtime=3 size=64m
-job_file= workdir= keep=0 iodiag= smp=1 mem=1024 timeout=120 pidfile=
+job_file= workdir= keep=0 iodiag= smp=1 mem=1024 timeout=120 pidfile= trace=0
 while [[ $# -gt 0 ]]; do
   case $1 in
     --format) format=$2; shift 2 ;;
@@ -231,6 +233,7 @@ while [[ $# -gt 0 ]]; do
     --mem) mem=$2; shift 2 ;;
     --timeout) timeout=$2; shift 2 ;;
     --pidfile) pidfile=$2; shift 2 ;;
+    --trace) trace=1; shift ;;
     -h|--help) usage; exit 0 ;;
     *) say "unknown option $1"; usage; exit 1 ;;
   esac
@@ -267,9 +270,14 @@ else
   mkdir -p "$workdir"
 fi
 workdir=$(readlink -f "$workdir")
-qemu_pid=
+qemu_pid= trace_pid=
 cleanup() {
   local rc=$?
+  if [[ -n $trace_pid ]] && kill -0 "$trace_pid" 2>/dev/null; then
+    kill -INT "$trace_pid" 2>/dev/null || true   # iodiag detaches on SIGINT
+    for _ in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15; do kill -0 "$trace_pid" 2>/dev/null || break; sleep 0.2; done
+    kill -9 "$trace_pid" 2>/dev/null || true
+  fi
   if [[ -n $qemu_pid ]] && kill -0 "$qemu_pid" 2>/dev/null; then
     kill "$qemu_pid" 2>/dev/null || true
     for _ in 1 2 3 4 5 6 7 8 9 10; do kill -0 "$qemu_pid" 2>/dev/null || break; sleep 0.2; done
@@ -331,6 +339,11 @@ start=$SECONDS
 "$qemu" "${args[@]}" &
 qemu_pid=$!
 [[ -z $pidfile ]] || echo "$qemu_pid" >"$pidfile"
+if [[ $trace -eq 1 ]]; then
+  # Until QEMU exits: the trace covers the boot and the job.
+  "$iodiag" kvm trace --pid "$qemu_pid" -d 0 --json >"$workdir/trace.json" 2>"$workdir/trace.log" &
+  trace_pid=$!
+fi
 while kill -0 "$qemu_pid" 2>/dev/null; do
   if (( SECONDS - start > timeout )); then
     say "the guest ran longer than ${timeout}s: stopping it (console: $workdir/console.log)"
@@ -342,6 +355,15 @@ done
 wait "$qemu_pid" || true
 qemu_pid=
 say "guest done in $((SECONDS - start))s"
+if [[ -n $trace_pid ]]; then
+  if ! wait "$trace_pid"; then
+    trace_pid=
+    say "iodiag kvm trace failed:"; cat "$workdir/trace.log" >&2
+    exit 1
+  fi
+  trace_pid=
+  say "host-side trace: $workdir/trace.json"
+fi
 
 console="$workdir/console.log"
 tr -d '\r' <"$console" | sed -n '/^@@VMLAB-BEGIN@@$/,/^@@VMLAB-END rc=/p' | sed '1d;$d' >"$workdir/guest.json"

@@ -38,6 +38,7 @@ Result<OffcpuReport> offcpu_from_json(const nlohmann::ordered_json& totals) {
             wakeup.waker_comm = w.at("waker_comm").get<std::string>();
             wakeup.waited_ns = w.at("waited_ns").get<uint64_t>();
             wakeup.count = w.at("count").get<uint64_t>();
+            wakeup.run_delay_ns = w.value("run_delay_ns", uint64_t{0});  // absent in older recordings
             wakeup.waker_kernel = w.at("waker_kernel").get<std::vector<std::string>>();
             wakeup.waker_user = w.at("waker_user").get<std::vector<std::string>>();
             report.wakeups.push_back(std::move(wakeup));
@@ -155,9 +156,10 @@ std::vector<Wakeup> merge_threads(const std::vector<Wakeup>& wakeups) {
         if (fresh) {
             m = w;
             m.wakee_tid = m.waker_tid = 0;
-            m.waited_ns = m.count = 0;
+            m.waited_ns = m.count = m.run_delay_ns = 0;
         }
         m.waited_ns += w.waited_ns;
+        m.run_delay_ns += w.run_delay_ns;
         m.count += w.count;
     }
     std::vector<Wakeup> out;
@@ -188,9 +190,12 @@ std::string render_wakeups(const std::vector<Wakeup>& wakeups, size_t top) {
     for (const auto& w : wakeups) {
         if (!w.woken || shown == top) continue;
         ++shown;
-        out += fmt::format("\n#{}  {:.3f} s waited, {} wakeups, {:.1f} us each: {} woken by {}\n", shown,
-                           seconds(w.waited_ns), w.count,
-                           w.count ? static_cast<double>(w.waited_ns) / 1000.0 / static_cast<double>(w.count) : 0.0,
+        const auto per_wakeup_us = [&](uint64_t ns) {
+            return w.count ? static_cast<double>(ns) / 1000.0 / static_cast<double>(w.count) : 0.0;
+        };
+        out += fmt::format("\n#{}  {:.3f} s waited, {} wakeups, {:.1f} us each, {:.1f} us wake-to-run: {} woken by {}\n",
+                           shown, seconds(w.waited_ns), w.count, per_wakeup_us(w.waited_ns),
+                           per_wakeup_us(w.run_delay_ns),
                            who(w.wakee_tgid, w.wakee_tid, w.wakee_comm), who(w.waker_tgid, w.waker_tid, w.waker_comm));
         append_frames(out, w.waker_kernel, w.waker_user);
     }
@@ -216,7 +221,10 @@ nlohmann::ordered_json to_json(const std::vector<Wakeup>& wakeups) {
                                     {"count", w.count}};
         if (w.wakee_tid) j["wakee"]["tid"] = w.wakee_tid;
         if (w.waker_tid) j["waker"]["tid"] = w.waker_tid;
-        if (w.woken) j["waited_ms"] = static_cast<double>(w.waited_ns) / 1e6;
+        if (w.woken) {
+            j["waited_ms"] = static_cast<double>(w.waited_ns) / 1e6;
+            j["run_delay_ms"] = static_cast<double>(w.run_delay_ns) / 1e6;
+        }
         j["waker_kernel"] = w.waker_kernel;
         j["waker_user"] = w.waker_user;
         out.push_back(std::move(j));

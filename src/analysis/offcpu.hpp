@@ -34,6 +34,7 @@ struct Wakeup {
     std::string waker_comm;
     uint64_t waited_ns = 0;
     uint64_t count = 0;
+    uint64_t run_delay_ns = 0;               // woken: wakeup to running, summed (wake-to-run latency)
     std::vector<std::string> waker_kernel;   // the waker's stack when it woke, innermost first
     std::vector<std::string> waker_user;
 };

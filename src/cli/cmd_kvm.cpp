@@ -7,7 +7,9 @@
 #include <CLI/CLI.hpp>
 
 #include "cli/exit_codes.hpp"
+#include "cli/stderr_observer.hpp"
 #include "common/table.hpp"
+#include "common/units.hpp"
 #include "stack/finding.hpp"
 #include "stack/kvm_output.hpp"
 
@@ -57,6 +59,30 @@ void add_kvm_command(CLI::App& app, KvmOptions& options) {
                     "  iodiag kvm compare --guest guest.json --host host.json\n"
                     "  fio --output-format=json+ JOB > g.json (guest), > h.json (host); "
                     "iodiag kvm compare --guest g.json --host h.json --json");
+
+    CLI::App* trace = kvm->add_subcommand(
+        "trace", "Trace a running QEMU while its guest does IO: its threads by role (vCPU, iothread, main loop, "
+                 "workers) with their IO syscalls, eventfd kicks and off-CPU time, who wakes whom, the host-side "
+                 "steps of a guest request, and VM exits by reason (KVM guests)");
+    trace->add_option("-p,--pid", options.trace.pid, "The QEMU process")->required()->check(CLI::PositiveNumber);
+    trace->add_option_function<std::string>(
+             "-d,--duration", [&options](const std::string& text) { options.trace.duration_ms = *parse_duration_ms(text); },
+             "How long to trace: 10s, 500ms; 0 = until QEMU exits or Ctrl-C (default 10s)")
+        ->check([](const std::string& text) {
+            return parse_duration_ms(text) ? std::string() : "not a duration: " + text;
+        });
+    trace->add_option("--guest", options.trace.guest_file,
+                      "The guest's result of the job it ran while traced (`iodiag probe NAME --json` or fio's "
+                      "json output): the host side is set against its mean latency");
+    trace->add_flag("--progress", options.trace.progress, "Progress lines on stderr even when it is not a terminal");
+    trace->add_flag("--json", options.json, "Print JSON instead of text");
+    trace->callback([&options] { options.trace_given = true; });
+    trace->footer("Examples:\n"
+                  "  iodiag kvm trace --pid $(pgrep -f qemu-system | head -1) -d 10s\n"
+                  "  (in the guest) iodiag probe depth1 --json > guest.json; (on the host, meanwhile)\n"
+                  "  iodiag kvm trace --pid QEMU_PID -d 15s --json > trace.json\n"
+                  "QEMU names its threads with -name NAME,debug-threads=on (libvirt always does): without it only "
+                  "the main loop is told apart.");
 }
 
 namespace {
@@ -102,8 +128,17 @@ std::string render_comparison(const usecase::KvmComparison& k) {
 int run_kvm_compare(const KvmOptions& options) {
     auto comparison = usecase::compare_guest_host(options.compare);
     if (!comparison) return report_error(comparison.error(), options.json);
-    if (options.json) std::cout << usecase::to_json(*comparison).dump(2) << '\n';
+    if (options.json) print_json(usecase::to_json(*comparison));
     else std::cout << render_comparison(*comparison);
+    return finish_output(options.json);
+}
+
+int run_kvm_trace(const KvmOptions& options) {
+    StderrObserver observer;
+    auto run = usecase::trace_qemu(options.trace, observer);
+    if (!run) return report_error(run.error(), options.json);
+    if (options.json) print_json(usecase::to_json(*run));
+    else std::cout << usecase::render_text(*run);
     return finish_output(options.json);
 }
 
@@ -111,10 +146,11 @@ int run_kvm_compare(const KvmOptions& options) {
 
 int run_kvm(const KvmOptions& options) {
     if (options.compare_given) return run_kvm_compare(options);
+    if (options.trace_given) return run_kvm_trace(options);
     auto inspection = usecase::inspect_kvm(options.request);
     if (!inspection) return report_error(inspection.error(), options.json);
     if (options.json) {
-        std::cout << usecase::to_json(*inspection).dump(2) << '\n';
+        print_json(usecase::to_json(*inspection));
     } else {
         std::cout << stack::render_text(inspection->report) << '\n' << stack::render_text(inspection->findings);
     }

@@ -22,6 +22,9 @@ constexpr const char* kModel = "IO performance analysis approaches > understand/
 constexpr const char* kWholeStack = "IO performance analysis approaches > understand the whole IO stack for the understood workload";
 constexpr const char* kDepth1 = "typical IO workloads > fio --depth=1 --direct=1";
 constexpr const char* kSyncWrite = "typical IO workloads > fio --rw=write --sync=1";
+constexpr const char* kGuestHost = "KVM IO performance analysis > compare workload performance data between guest and host";
+constexpr const char* kWorldSwitch = "KVM IO performance analysis > estimate host<->guest world switch cost";
+constexpr const char* kIothread = "one example: observe qemu iothread";
 constexpr const char* kDiskLatency = "how to trace > disk IO latency (biolatency)";
 constexpr const char* kFsLatency = "how to trace > FS layer IO latency (xfsslower)";
 constexpr const char* kSyscalls = "how to trace > syscount: syscalls and their latency";
@@ -537,6 +540,65 @@ void flush_cost(Context& c) {
            "or storage with a power-safe cache (write through is then safe) remove it."});
 }
 
+// --- KVM: guest against host, and qemu traced on the host -----------------------------------
+
+void virtualisation_cost(Context& c) {
+    const auto& k = c.out.kvm_compare;
+    if (!k.is_object() || !k.contains("differences")) return;
+    for (const auto& d : k.at("differences")) {
+        if (d.value("stat", "") != "p50") continue;
+        const double vm = d.value("lat_vm_us", 0.0), host = d.value("lat_host_us", 0.0), cost = d.value("cost_us", 0.0);
+        if (vm <= 0 || cost / vm < T::kVirtualisationShare) return;
+        const std::string cost_name = text(k, "cost_name");
+        std::vector<Evidence> evidence = {
+            {"p50 lat_vm / lat_host", us_text(vm) + " / " + us_text(host), c.step("kvm-compare.json")},
+            {cost_name + " (p50)", us_text(cost) + ", " + percent(cost / vm) + " of the guest's latency", c.step("kvm-compare.json")}};
+        if (d.contains("interval_us") && d.at("interval_us").is_array())
+            evidence.push_back({"interval", us_text(d.at("interval_us")[0].get<double>()) + " .. " +
+                                                us_text(d.at("interval_us")[1].get<double>()),
+                                c.step("kvm-compare.json")});
+        c.add({"kvm.virtualisation_cost", Severity::warning,
+               fmt::format("the virtualisation layer adds {} of the guest's IO latency ({} per IO)", percent(cost / vm),
+                           us_text(cost)),
+               std::move(evidence), k.value("world_switch", false) ? note::kWorldSwitch : note::kGuestHost,
+               "The guest's IO pays for the trip through qemu: check the disk's emulation (`iodiag kvm inspect`: an "
+               "iothread, aio=native or io_uring, cache=none, a raw image) and trace qemu while the guest runs "
+               "(`iodiag kvm trace --pid QEMU`) to see which step takes the time."});
+        return;
+    }
+}
+
+void host_side_step(Context& c) {
+    const auto& t = c.out.kvm_trace;
+    if (!t.is_object() || !t.contains("request")) return;
+    const auto& request = t.at("request");
+    const double host = number(request, {"host_us"}).value_or(0);
+    if (host <= 0) return;
+    const ordered_json* top = nullptr;
+    for (const auto& step : request.value("steps", ordered_json::array()))
+        if (step.at("us").is_number() && (!top || step.at("us").get<double>() > top->at("us").get<double>())) top = &step;
+    if (!top) return;
+    const double us = top->at("us").get<double>();
+    if (us / host < T::kHostStepShare) return;
+    const std::string name = top->value("step", "");
+    const bool wake = name.find("wake") != std::string::npos;
+    std::vector<Evidence> evidence = {
+        {name, us_text(us) + " of " + us_text(host) + " host-side time per request", c.step("kvm-trace.json")},
+        {"requests issued by qemu", std::to_string(request.value("guest_requests", uint64_t{0})) + ", mostly by its " +
+                                        request.value("io_role", std::string()),
+         c.step("kvm-trace.json")}};
+    if (request.contains("explained") && request.at("explained").is_number())
+        evidence.push_back({"guest latency explained by the host side",
+                            percent(request.at("explained").get<double>()), c.step("kvm-trace.json")});
+    c.add({"kvm.host_side_step", Severity::info,
+           fmt::format("on the host, a guest request spends most of its time in \"{}\" ({})", name, us_text(us)),
+           std::move(evidence), note::kIothread,
+           wake ? "Qemu's threads wait for a CPU after being woken: give the vCPUs and the iothread their own host CPUs "
+                  "(pinning), or lower the host's load; `iodiag offcpu --pid QEMU` shows what else runs."
+                : "The host's own IO is the cost: look at the storage under the image (`iodiag stack --path IMAGE_DIR`, "
+                  "`iodiag latency --pid QEMU`)."});
+}
+
 struct Rule {
     RuleSpec spec;
     std::function<void(Context&)> run;
@@ -561,6 +623,8 @@ const std::vector<Rule>& rules() {
         {{"stack.write_cache", "the device write cache under a flushing workload", {"stack.json", "model.json"}}, write_cache},
         {{"stack.read_ahead_random", "large read-ahead under random buffered reads", {"stack.json", "model.json"}}, read_ahead_random},
         {{"kvm.inspection", "qemu's disk emulation findings (cache, aio, iothreads, image)", {"kvm.json"}}, kvm_imported},
+        {{"kvm.virtualisation_cost", "the virtualisation layer adds much of the guest's latency", {"kvm-compare.json"}}, virtualisation_cost},
+        {{"kvm.host_side_step", "the step of a guest request that takes most of the host side's time", {"kvm-trace.json"}}, host_side_step},
         {{"reproduce.rate_mismatch", "the fio job does not reproduce the observed rate", {"reproduce.json"}}, rate_mismatch},
         {{"probe.depth1_slow", "one IO at depth 1 is slow", {"probe-depth1.json"}}, depth1_slow},
         {{"probe.flush_cost", "a flush costs much more than a write", {"probe-syncwrite.json", "probe-depth1.json"}}, flush_cost},

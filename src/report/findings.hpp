@@ -44,7 +44,7 @@ bool rule_enabled(std::string_view id, const std::vector<std::string>& patterns)
 
 // The step outputs the rules read, as loaded from a session folder. Each is null when absent.
 struct StepOutputs {
-    ordered_json model, stack, latency, slow, offcpu, wakeup, reproduce, kvm;
+    ordered_json model, stack, latency, slow, offcpu, wakeup, reproduce, kvm, kvm_compare, kvm_trace;
     ordered_json probe_depth1, probe_syncwrite;
     // Which step wrote each file ("model.json" -> "model"), to name it in the evidence.
     std::vector<std::pair<std::string, std::string>> producers;

@@ -128,6 +128,7 @@ ordered_json* slot(StepOutputs& out, const std::string& file) {
         {"latency.json", &StepOutputs::latency},   {"slow.json", &StepOutputs::slow},
         {"offcpu.json", &StepOutputs::offcpu},     {"wakeup.json", &StepOutputs::wakeup},
         {"reproduce.json", &StepOutputs::reproduce}, {"kvm.json", &StepOutputs::kvm},
+        {"kvm-compare.json", &StepOutputs::kvm_compare}, {"kvm-trace.json", &StepOutputs::kvm_trace},
         {"probe-depth1.json", &StepOutputs::probe_depth1}, {"probe-syncwrite.json", &StepOutputs::probe_syncwrite}};
     auto it = slots.find(file);
     return it == slots.end() ? nullptr : &(out.*(it->second));

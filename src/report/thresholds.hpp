@@ -37,4 +37,10 @@ inline constexpr double kFlushCostRatio = 3.0;
 // Read-ahead larger than this (KiB) under small random buffered reads reads data nobody asked for.
 inline constexpr int64_t kLargeReadAheadKb = 128;
 
+// The virtualisation layer adding this share (or more) of the guest's p50 latency: worth acting on.
+inline constexpr double kVirtualisationShare = 0.3;
+// One step of a guest request on the host taking this share (or more) of the host-side time: it
+// is where the host side's time goes.
+inline constexpr double kHostStepShare = 0.4;
+
 }  // namespace iodiag::report::threshold

@@ -31,7 +31,7 @@ static_assert(sizeof(iodiag_offcpu_key) == 36, "offcpu.h key layout changed: upd
 static_assert(sizeof(iodiag_offcpu_value) == 16, "offcpu.h value layout changed: update both sides");
 static_assert(sizeof(iodiag_offcpu_counters) == 5 * 8, "offcpu.h counters are 64-bit only");
 static_assert(sizeof(iodiag_wakeup_key) == 60, "offcpu.h wakeup key layout changed: update both sides");
-static_assert(sizeof(iodiag_wakeup_value) == 16, "offcpu.h wakeup value layout changed: update both sides");
+static_assert(sizeof(iodiag_wakeup_value) == 24, "offcpu.h wakeup value layout changed: update both sides");
 
 constexpr auto kMapsRefresh = std::chrono::seconds(1);  // new libraries get names within a second
 
@@ -144,6 +144,7 @@ struct BpfOffcpuTracer::Impl {
                            {"waker_comm", comm(key.waker_comm)},
                            {"waited_ns", value.waited_ns},
                            {"count", value.count},
+                           {"run_delay_ns", value.run_delay_ns},
                            {"waker_kernel", frames(key.waker_kernel_stack, false, 0, kernel)},
                            {"waker_user", frames(key.waker_user_stack, true, static_cast<int32_t>(key.waker_tgid), kernel)}});
         }

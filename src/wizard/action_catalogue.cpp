@@ -48,6 +48,16 @@ std::vector<ActionSpec> make_catalogue() {
         {"kvm_inspect", "how qemu emulates the VM's disks (cache, aio, iothreads, image)", false,
          {{"pid", ParamType::count, "", {}, "qemu's pid (default: the target if it is qemu, else the first qemu found)"}},
          {"kvm.json"}},
+        {"kvm_trace", "trace qemu from the host while the guest does IO: threads by role, who wakes whom, "
+                      "the host-side steps of a guest request, VM exits", false,
+         {{"pid", ParamType::count, "", {}, "qemu's pid (default: the target if it is qemu, else the first qemu found)"},
+          duration("10s"),
+          {"guest", ParamType::path, "", {}, "the guest's result of the job it runs meanwhile (iodiag probe --json), optional"}},
+         {"kvm-trace.json"}},
+        {"kvm_compare", "the same probe in the guest and on the host: lat_vm - lat_host, the virtualisation cost per IO", false,
+         {{"kind", ParamType::choice, "syncwrite", {"depth1", "syncwrite"}, "which probe (this session's probe-KIND.json is the host side)"},
+          {"guest", ParamType::path, "", {}, "the guest's `iodiag probe KIND --json` output, copied to this machine"}},
+         {"kvm-compare.json"}},
         {"report", "write the findings report (report.md, report.json, report.html)", false, {},
          {"report.md", "report.json", "report.html"}},
     };

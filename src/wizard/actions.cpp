@@ -16,7 +16,9 @@
 #include "stack/finding.hpp"
 #include "stack/stack_output.hpp"
 #include "trace/proc_fd.hpp"
+#include "usecase/kvm_compare.hpp"
 #include "usecase/kvm_inspect.hpp"
+#include "usecase/kvm_trace.hpp"
 #include "usecase/latency.hpp"
 #include "usecase/model.hpp"
 #include "usecase/offcpu.hpp"
@@ -259,12 +261,13 @@ Result<StepOutcome> run_wakeup(const Step& step, const Params& params, Session& 
     return out;
 }
 
+Result<int32_t> qemu_pid_for(const Params& params, const Session& session);
+
 Result<StepOutcome> run_kvm_inspect(const Step&, const Params& params, Session& session, usecase::Observer& observer) {
     usecase::KvmRequest request;
-    if (!param(params, "pid").empty()) request.pid = std::stoi(param(params, "pid"));
-    else if (session.target.pid && is_qemu(session.target.pid)) request.pid = session.target.pid;
-    else if (auto pids = qemu_pids(); !pids.empty()) request.pid = pids.front();
-    else return fail(ErrorKind::not_found, "no qemu process on this machine", "give the step qemu's pid (answers: \"kvm.pid\": 1234)");
+    auto pid = qemu_pid_for(params, session);
+    if (!pid) return tl::unexpected(pid.error());
+    request.pid = *pid;
     observer.note(fmt::format("qemu pid {}", request.pid));
     std::error_code ec;
     if (fs::exists(session.path("model.json"), ec)) request.model_file = session.path("model.json");
@@ -276,6 +279,66 @@ Result<StepOutcome> run_kvm_inspect(const Step&, const Params& params, Session& 
     out.summary.push_back(fmt::format("qemu pid {}: {} finding(s)", request.pid, inspection->findings.size()));
     for (const auto& f : inspection->findings)
         out.summary.push_back(fmt::format("finding [{}]: {}", stack::severity_name(f.severity), f.title));
+    return out;
+}
+
+// The qemu process a kvm step is about: its `pid` parameter, the target if it is qemu, else the
+// first qemu running.
+Result<int32_t> qemu_pid_for(const Params& params, const Session& session) {
+    if (!param(params, "pid").empty()) return std::stoi(param(params, "pid"));
+    if (session.target.pid && is_qemu(session.target.pid)) return session.target.pid;
+    if (auto pids = qemu_pids(); !pids.empty()) return pids.front();
+    return fail(ErrorKind::not_found, "no qemu process on this machine", "give the step qemu's pid (answers: \"kvm.pid\": 1234)");
+}
+
+Result<StepOutcome> run_kvm_trace(const Step&, const Params& params, Session& session, usecase::Observer& observer) {
+    auto pid = qemu_pid_for(params, session);
+    if (!pid) return tl::unexpected(pid.error());
+    usecase::KvmTraceRequest request;
+    request.pid = *pid;
+    request.duration_ms = duration_ms(params);
+    request.guest_file = param(params, "guest");
+    request.progress = session.target.progress;
+    observer.note(fmt::format("qemu pid {}: run the guest's workload now, while it is traced", request.pid));
+    auto run = usecase::trace_qemu(request, observer);
+    if (!run) return tl::unexpected(run.error());
+    if (auto ok = write_json(session, "kvm-trace.json", usecase::to_json(*run)); !ok) return tl::unexpected(ok.error());
+    StepOutcome out;
+    out.outputs = {"kvm-trace.json"};
+    const auto& r = run->report;
+    out.summary.push_back(fmt::format("{} guest, {:.1f}s: {} requests issued by QEMU, mostly by its {}",
+                                      run->accel == "kvm" ? "KVM" : "TCG", run->end.seconds(), r.guest_requests,
+                                      r.io_role.empty() ? "(none)" : r.io_role));
+    for (const auto& s : r.steps)
+        out.summary.push_back(fmt::format("{:<40} {}", s.name, s.us ? fmt::format("{:.1f} us", *s.us) : "unknown"));
+    if (r.host_us) out.summary.push_back(fmt::format("host side per request: {:.1f} us", *r.host_us));
+    if (!run->vm_exits_note.empty()) out.summary.push_back("VM exits: " + run->vm_exits_note);
+    if (!r.notes.empty() && r.io_role.empty()) out.note = r.notes.front();
+    return out;
+}
+
+// The host's probe (this session's probe-KIND.json) against the guest's result of the same probe.
+Result<StepOutcome> run_kvm_compare(const Step&, const Params& params, Session& session, usecase::Observer& observer) {
+    const std::string kind = param(params, "kind").empty() ? "syncwrite" : param(params, "kind");
+    usecase::KvmCompareRequest request;
+    request.guest_file = param(params, "guest");
+    request.host_file = session.path("probe-" + kind + ".json");
+    if (request.guest_file.empty())
+        return fail(ErrorKind::usage, "no guest result to compare with",
+                    fmt::format("in the guest run `iodiag probe {} --json > guest-{}.json` (or the kvm-guest playbook, "
+                                "whose session keeps probe-{}.json), copy it here and answer with its path",
+                                kind, kind, kind));
+    observer.note(fmt::format("guest {} against the host's {}", request.guest_file, request.host_file));
+    auto comparison = usecase::compare_guest_host(request);
+    if (!comparison) return tl::unexpected(comparison.error());
+    if (auto ok = write_json(session, "kvm-compare.json", usecase::to_json(*comparison)); !ok) return tl::unexpected(ok.error());
+    StepOutcome out;
+    out.outputs = {"kvm-compare.json"};
+    for (const auto& d : comparison->comparison.stats)
+        if (d.name == "mean" || d.name == "p50" || d.name == "p99")
+            out.summary.push_back(fmt::format("{:<5} lat_vm {:.1f} us, lat_host {:.1f} us, {} {:.1f} us", d.name, d.guest_us,
+                                              d.host_us, comparison->comparison.cost_name, d.cost_us));
+    out.summary.push_back(comparison->comparison.verdict);
     return out;
 }
 
@@ -352,7 +415,7 @@ const std::map<std::string, ActionFn>& actions() {
         {"model", run_model},     {"stack", run_stack},         {"latency", run_latency},
         {"slow", run_slow},       {"offcpu", run_offcpu},       {"wakeup", run_wakeup},
         {"reproduce", run_reproduce}, {"probe", run_probe},     {"kvm_inspect", run_kvm_inspect},
-        {"report", run_report}};
+        {"kvm_trace", run_kvm_trace}, {"kvm_compare", run_kvm_compare}, {"report", run_report}};
     return table;
 }
 

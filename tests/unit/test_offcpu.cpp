@@ -76,6 +76,7 @@ nlohmann::ordered_json wakeup(bool woken, uint32_t wakee_tid, uint32_t waker_tid
     return {{"woken", woken},          {"wakee_tgid", 100},         {"wakee_tid", wakee_tid},
             {"wakee_comm", "db"},      {"waker_tgid", 7},           {"waker_tid", waker_tid},
             {"waker_comm", "kworker"}, {"waited_ns", waited_ns},    {"count", count},
+            {"run_delay_ns", waited_ns / 10},
             {"waker_kernel", {"try_to_wake_up", "blk_mq_end_request"}}, {"waker_user", nlohmann::ordered_json::array()}};
 }
 
@@ -93,12 +94,15 @@ TEST_CASE("wakeups: who woke the target merges across threads, then whom the tar
     CHECK(merged[0].waited_ns == 6'000'000);
     CHECK(merged[0].count == 5);
     CHECK(merged[0].wakee_tid == 0);
+    CHECK(merged[0].run_delay_ns == 600'000);
 
     const std::string text = render_wakeups(merged, 5);
-    CHECK_THAT(text, Catch::Contains("#1  0.006 s waited, 5 wakeups, 1200.0 us each: db [100] woken by kworker [7]"));
+    CHECK_THAT(text, Catch::Contains(
+                         "#1  0.006 s waited, 5 wakeups, 1200.0 us each, 120.0 us wake-to-run: db [100] woken by kworker [7]"));
     CHECK_THAT(text, Catch::Contains("    try_to_wake_up\n    blk_mq_end_request\n"));
     CHECK_THAT(text, Catch::Contains("whom the target's threads woke:\n  kworker [7] woke db [100]  5 times"));
     const auto json = to_json(merged);
     CHECK(json[0]["waited_ms"].get<double>() == Approx(6.0));
+    CHECK(json[0]["run_delay_ms"].get<double>() == Approx(0.6));
     CHECK_FALSE(json[1].contains("waited_ms"));
 }
