@@ -574,8 +574,9 @@ void host_side_step(Context& c) {
     const auto& request = t.at("request");
     const double host = number(request, {"host_us"}).value_or(0);
     if (host <= 0) return;
+    if (!request.contains("steps") || !request.at("steps").is_array()) return;
     const ordered_json* top = nullptr;
-    for (const auto& step : request.value("steps", ordered_json::array()))
+    for (const auto& step : request.at("steps"))
         if (step.at("us").is_number() && (!top || step.at("us").get<double>() > top->at("us").get<double>())) top = &step;
     if (!top) return;
     const double us = top->at("us").get<double>();
@@ -680,8 +681,15 @@ std::vector<Finding> evaluate_findings(const StepOutputs& outputs, const std::ve
         if (auto model = model::from_json(outputs.model)) c.model = std::move(*model);
     collect_disks(outputs.stack, c.disks);
     if (c.disks.empty()) collect_disks(outputs.kvm, c.disks);
-    for (const auto& rule : rules())
-        if (rule_enabled(rule.spec.id, enabled)) rule.run(c);
+    for (const auto& rule : rules()) {
+        if (!rule_enabled(rule.spec.id, enabled)) continue;
+        // A step's output that is not what its rule expects (a garbled or foreign file in the
+        // session folder) silences that rule; the others still speak.
+        try {
+            rule.run(c);
+        } catch (const nlohmann::json::exception&) {
+        }
+    }
     std::stable_sort(findings.begin(), findings.end(),
                      [](const Finding& a, const Finding& b) { return a.severity > b.severity; });
     return findings;

@@ -57,3 +57,66 @@ TEST_CASE("kvm lab: a TCG guest's depth1 probe is slower than the host's", "[kvm
         CHECK(p50["lat_vm_us"].get<double>() > p50["lat_host_us"].get<double>());
     }
 }
+
+TEST_CASE("kvm lab: kvm trace follows the guest's requests from the vCPU's kick back to the vCPU", "[kvm_lab][fio][bpf]") {
+    struct Config {
+        std::vector<std::string> args;
+        std::string io_role;       // the QEMU thread role that issues the image IO
+        std::string submit_call;   // its syscall per request
+    };
+    const std::vector<Config> matrix = {
+        {{"--format", "raw", "--bus", "virtio-blk", "--aio", "native"}, "iothread", "io_submit"},
+        {{"--format", "qcow2", "--bus", "virtio-scsi", "--aio", "threads"}, "worker", "pwrite64"},
+    };
+    for (const auto& config : matrix) {
+        ScratchDir dir;
+        std::vector<std::string> argv = {"bash", kLab, "guest", "--trace", "--workdir", dir.path().string(), "--probe",
+                                         "depth1", "--runtime", "2", "--iodiag", IODIAG_BINARY};
+        argv.insert(argv.end(), config.args.begin(), config.args.end());
+        auto run = run_capture(argv);
+        REQUIRE(run);
+        INFO(run->out << run->err);
+        if (run->exit_code == 2 && run->err.find("missing: ") != std::string::npos) {
+            WARN("skipped: " + run->err);
+            return;
+        }
+        REQUIRE(run->exit_code == 0);
+        const auto guest = read_json(dir.path() / "guest.json");
+        const auto trace = read_json(dir.path() / "trace.json");
+        INFO(trace.dump(1));
+        const auto guest_ios = guest["ios"].get<uint64_t>();
+        REQUIRE(guest_ios > 100);
+
+        CHECK(trace["named_threads"] == true);
+        if (trace["accel"] == "tcg") {
+            CHECK(trace["vm_exits"].is_null());
+            CHECK_THAT(trace["vm_exits_note"].get<std::string>(), Catch::Contains("TCG"));
+        } else {
+            CHECK(trace["vm_exits"]["exits"].get<uint64_t>() > 0);
+        }
+
+        // QEMU issued what the guest did, plus the boot's partition scan.
+        const auto& request = trace["request"];
+        CHECK(request["io_role"] == config.io_role);
+        const auto requests = request["guest_requests"].get<uint64_t>();
+        CHECK(requests >= guest_ios);
+        CHECK(requests <= guest_ios + 100);
+        uint64_t submits = 0;
+        for (const auto& role : trace["roles"])
+            if (role["role"] == config.io_role)
+                for (const auto& call : role["syscalls"])
+                    if (call["call"] == config.submit_call) submits += call["count"].get<uint64_t>();
+        CHECK(submits >= guest_ios);
+        CHECK(submits <= guest_ios + 100);
+
+        // vCPU -> ... -> the IO role -> ... -> vCPU, each hop a real wakeup with its latency.
+        const auto& steps = request["steps"];
+        REQUIRE(steps.size() >= 3);
+        CHECK_THAT(steps.front()["step"].get<std::string>(), Catch::StartsWith("kick: vcpu wakes"));
+        CHECK_THAT(steps.back()["step"].get<std::string>(), Catch::StartsWith("notify: ") && Catch::EndsWith("wakes vcpu"));
+        for (const auto& step : steps)
+            if (step["step"].get<std::string>().find("wakes") != std::string::npos)
+                CHECK(step["samples"].get<uint64_t>() > guest_ios / 4);
+        CHECK(request["host_us"].get<double>() > 0);
+    }
+}

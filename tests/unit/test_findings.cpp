@@ -154,6 +154,40 @@ TEST_CASE("the reproduction and probe rules", "[report][findings]") {
     CHECK(has(found, "probe.flush_cost"));
 }
 
+TEST_CASE("the KVM rules read kvm compare and kvm trace", "[report][findings]") {
+    report::StepOutputs out;
+    out.kvm_compare = ordered_json::parse(R"({"cost_name": "world switch cost", "world_switch": true, "differences": [
+        {"stat": "mean", "lat_vm_us": 900, "lat_host_us": 400, "cost_us": 500, "interval_us": null},
+        {"stat": "p50", "lat_vm_us": 800, "lat_host_us": 300, "cost_us": 500, "interval_us": [450, 560]}]})");
+    out.kvm_trace = ordered_json::parse(R"j({"request": {"io_role": "worker", "guest_requests": 2000, "host_us": 500,
+        "explained": 0.7, "steps": [{"step": "kick: vcpu wakes iothread", "us": 70, "samples": 2000},
+        {"step": "host IO (synchronous call)", "us": 300, "samples": 2000}, {"step": "host IO", "us": null}]}})j");
+    const auto findings = report::evaluate_findings(out, {"kvm.*"});
+    const auto found = ids(findings);
+    REQUIRE(has(found, "kvm.virtualisation_cost"));
+    REQUIRE(has(found, "kvm.host_side_step"));
+    for (const auto& f : findings) {
+        if (f.id == "kvm.virtualisation_cost") {
+            CHECK_THAT(f.title, Catch::Contains("62%"));
+            CHECK(f.section == "KVM IO performance analysis > estimate host<->guest world switch cost");
+            CHECK(f.evidence.size() == 3);
+        } else if (f.id == "kvm.host_side_step") {
+            CHECK_THAT(f.title, Catch::Contains("host IO (synchronous call)"));
+            CHECK_THAT(f.next_step, Catch::Contains("storage under the image"));
+        }
+    }
+
+    // A small cost, or a host side spread over its steps: nothing to say.
+    out.kvm_compare["differences"][1]["cost_us"] = 100;
+    out.kvm_trace["request"]["steps"][1]["us"] = 150;
+    CHECK(report::evaluate_findings(out, {"kvm.*"}).empty());
+
+    // Garbled files silence the rules, without a throw.
+    out.kvm_compare = ordered_json::parse(R"({"differences": [3, {"stat": 5}]})");
+    out.kvm_trace = ordered_json::parse(R"({"request": {"host_us": 10, "steps": [{"us": 4}]}})");
+    CHECK_NOTHROW(report::evaluate_findings(out, {"*"}));
+}
+
 TEST_CASE("the catalogue has at least 15 rules with unique ids", "[report][findings]") {
     const auto& catalogue = report::rule_catalogue();
     CHECK(catalogue.size() >= 15);
