@@ -409,7 +409,7 @@ std::string render_text(const QemuTraceReport& report) {
         for (const auto& c : a.io_calls) row(c.call, c.count, c.us);
         if (a.async_requests) row("async requests", a.async_requests, a.async_us);
     }
-    out += "QEMU's threads by role (IO syscalls on the images, eventfd kicks and notifications):\n" + roles.render() + "\n";
+    out += "QEMU's threads by role (IO syscalls on the images, eventfd kicks and notifications):\n" + roles.render();
 
     out += "\nwho wakes whom:\n";
     if (report.wakeups.empty()) out += "  (none seen)\n";

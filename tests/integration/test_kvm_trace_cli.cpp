@@ -1,10 +1,14 @@
-// `iodiag kvm trace` through the real binary: what it says for pids that are not a QEMU. The
-// trace of a real QEMU is in test_kvm_lab.cpp (label kvm).
+// `iodiag kvm trace` through the real binary: pids that are not QEMU, a real QEMU whose guest does
+// no IO, and the kvm-host playbook's trace and compare steps. A QEMU with a guest doing IO is in
+// test_kvm_lab.cpp (label kvm).
 #include <catch2/catch.hpp>
 
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
 
 #include <nlohmann/json.hpp>
 
@@ -111,4 +115,62 @@ TEST_CASE("kvm trace: a QEMU whose guest does no IO is reported, with what is mi
     bool main_loop = false;
     for (const auto& role : j["roles"]) main_loop |= role["role"] == "main-loop";
     CHECK(main_loop);
+}
+
+namespace {
+
+std::string step_state(const nlohmann::json& session, const std::string& id) {
+    for (const auto& step : session.at("steps"))
+        if (step.at("id") == id) return step.at("state");
+    return "missing";
+}
+
+nlohmann::json read_json_file(const std::filesystem::path& path) {
+    std::ifstream in(path);
+    REQUIRE(in);
+    return nlohmann::json::parse(in);
+}
+
+}  // namespace
+
+TEST_CASE("diagnose --playbook kvm-host traces QEMU and compares the guest's probe with the host's", "[kvm_trace][diagnose][fio]") {
+    if (!missing_tools({"qemu-system-x86_64", "fio"}).empty()) {
+        WARN("skipped: qemu-system-x86_64 or fio is not installed");
+        return;
+    }
+    ScratchDir dir;
+    // The guest's side: the same probe (here on this machine: the wiring is what is tested).
+    auto guest = run_iodiag({"probe", "syncwrite", "--target", (dir.path() / "guest").string(), "--runtime", "1",
+                             "--size", "16m", "--json"});
+    INFO(guest.out << guest.err);
+    REQUIRE(guest.exit_code == 0);
+    const auto guest_file = dir.path() / "guest-syncwrite.json";
+    std::ofstream(guest_file) << guest.out;
+    const auto answers = dir.path() / "answers.json";
+    std::ofstream(answers) << nlohmann::json{{"duration", "1s"}, {"runtime", "1s"}, {"size", "16m"},
+                                             {"compare-syncwrite.guest", guest_file.string()}}
+                                  .dump();
+
+    IdleQemu qemu(true);
+    REQUIRE(qemu.running());
+    const auto session = dir.path() / "session";
+    auto run = run_iodiag({"diagnose", "--yes", "--playbook", "kvm-host", "--session", session.string(), "--answers",
+                           answers.string(), "--pid", std::to_string(qemu.pid()), "--json"});
+    INFO(run.out << run.err);
+    REQUIRE(run.exit_code == 0);
+    const auto state = read_json_file(session / "session.json");
+    INFO(state.dump(1));
+    CHECK(step_state(state, "kvm") == "done");
+    CHECK(step_state(state, "probe-syncwrite") == "done");
+    CHECK(step_state(state, "compare-syncwrite") == "done");
+    const auto compare = read_json_file(session / "kvm-compare.json");
+    CHECK(compare["differences"].size() == 5);
+    CHECK(compare["guest"]["file"] == guest_file.string());
+    if (step_state(state, "trace") != "skipped") {  // skipped only where the bpf source does not load
+        CHECK(step_state(state, "trace") == "done");
+        const auto trace = read_json_file(session / "kvm-trace.json");
+        CHECK(trace["accel"] == "tcg");
+        CHECK(trace["request"]["guest_requests"] == 0);
+    }
+    CHECK(std::filesystem::exists(session / "report.json"));
 }
