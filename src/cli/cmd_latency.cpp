@@ -6,9 +6,9 @@
 #include <fmt/format.h>
 
 #include "analysis/latency_output.hpp"
-#include "cli/bpf_target.hpp"
 #include "cli/exit_codes.hpp"
 #include "cli/stderr_observer.hpp"
+#include "cli/target_options.hpp"
 #include "common/units.hpp"
 
 namespace iodiag::cli {
@@ -50,6 +50,7 @@ void add_latency_command(CLI::App& app, LatencyOptions& options) {
     cmd->footer("Examples:\n"
                 "  iodiag latency --pid 1234 -d 30s\n"
                 "  iodiag latency --pid 1234 -i 1s --histogram\n"
+                "  iodiag latency --pid 1234 -d 0 -i 5s   (until it exits or Ctrl-C)\n"
                 "  iodiag latency --json -- fio job.fio");
 }
 

@@ -10,6 +10,7 @@
 
 #include "cli/exit_codes.hpp"
 #include "cli/stderr_observer.hpp"
+#include "cli/target_options.hpp"
 #include "common/histogram.hpp"
 #include "common/table.hpp"
 #include "common/units.hpp"
@@ -122,46 +123,27 @@ void add_model_command(CLI::App& app, ModelOptions& options) {
     usecase::TraceTarget& target = request.target;
     CLI::App* cmd = app.add_subcommand(
         "model", "Trace a workload and write its model (job groups in fio's terms) to model.json");
-    auto* pid = cmd->add_option("-p,--pid", target.pid, "Attach to this running process")
-                    ->check(CLI::PositiveNumber);
+    const TargetOptions target_options = add_target_options(*cmd, target);
     auto* log = cmd->add_option("--strace-log", request.strace_log,
                                 "Read a saved strace log (strace -f -tt -T -y output)");
     auto* perf_log = cmd->add_option("--perf-log", request.perf_log,
                                      "Read a saved perf trace output (perf trace -T -o FILE ...)");
     cmd->add_flag("--strict", request.strict, "Stop at the first unreadable log line");
-    // -d 0 traces a --pid until it exits or Ctrl-C.
-    cmd->add_option_function<std::string>(
-           "-d,--duration",
-           [&target](const std::string& text) {
-               target.duration_ms = *parse_duration_ms(text);
-               target.no_deadline = target.duration_ms == 0;
-           },
-           "How long to trace: 10, 10s, 500ms, 2m (default: 10s with --pid; a command "
-           "is traced until it exits)")
-        ->check([](const std::string& text) {
-            return parse_duration_ms(text) ? std::string() : "not a duration: " + text;
-        });
     cmd->add_option("--source", request.source,
                     "Trace source: auto (bpf where it loads, else perf, else strace), bpf, perf, "
                     "strace")
         ->check(CLI::IsMember({"auto", "strace", "bpf", "perf"}))
         ->capture_default_str();
-    cmd->add_flag("--children", target.children,
-                  "With --pid and bpf: also trace the processes the target starts (strace "
-                  "always does)");
     cmd->add_option("-o,--output", options.output, "Where to write the model")
         ->capture_default_str();
     cmd->add_flag("--json", options.json, "Print the model as JSON on stdout instead of a table");
-    cmd->add_flag("--progress", target.progress,
-                  "Progress lines on stderr even when it is not a terminal");
-    auto* command = cmd->add_option("command", target.command,
-                                    "-- COMMAND [ARGS...]: launch and trace this command");
-    pid->excludes(log)->excludes(perf_log)->excludes(command);
-    log->excludes(perf_log)->excludes(command);
-    perf_log->excludes(command);
+    target_options.pid->excludes(log)->excludes(perf_log);
+    log->excludes(perf_log)->excludes(target_options.command);
+    perf_log->excludes(target_options.command);
     cmd->footer("Examples:\n"
                 "  iodiag model --pid 1234 -d 30s\n"
-                "  iodiag model --pid 1234 --children --source bpf\n"
+                "  iodiag model --pid 1234 -d 0          (until it exits or Ctrl-C)\n"
+                "  iodiag model --pid 1234 --children --source bpf   (strace always follows children)\n"
                 "  iodiag model -- fio job.fio\n"
                 "  iodiag model --strace-log trace.txt -o model.json\n"
                 "  iodiag model --perf-log perf.txt -o model.json");

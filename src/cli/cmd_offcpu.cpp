@@ -6,9 +6,9 @@
 #include <fmt/format.h>
 
 #include "analysis/offcpu.hpp"
-#include "cli/bpf_target.hpp"
 #include "cli/exit_codes.hpp"
 #include "cli/stderr_observer.hpp"
+#include "cli/target_options.hpp"
 #include "common/units.hpp"
 
 namespace iodiag::cli {

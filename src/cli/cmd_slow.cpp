@@ -5,9 +5,9 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
-#include "cli/bpf_target.hpp"
 #include "cli/exit_codes.hpp"
 #include "cli/stderr_observer.hpp"
+#include "cli/target_options.hpp"
 #include "common/units.hpp"
 
 namespace iodiag::cli {

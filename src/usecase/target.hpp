@@ -19,7 +19,7 @@ struct TraceTarget {
     std::vector<std::string> command;   // launch this command and trace it until it exits
     bool children = false;              // with pid: also the processes it starts
     uint64_t duration_ms = 0;           // 0: kDefaultAttachMs with pid, until exit for a command
-    bool no_deadline = false;           // with pid: until it exits or Ctrl-C (`model -d 0`)
+    bool no_deadline = false;           // with pid: until it exits or Ctrl-C (`-d 0`)
     bool progress = false;              // progress lines on stderr even when it is not a terminal
     std::string command_stdout;         // launch: the command's stdout goes to this file
 };

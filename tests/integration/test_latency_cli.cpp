@@ -110,3 +110,23 @@ TEST_CASE("latency: bad input gets a message and an exit code", "[latency][cli]"
         CHECK_THAT(gone.err, Catch::Contains("no process with pid 999999999"));
     }
 }
+
+TEST_CASE("latency: -d 0 traces a launched command to its end", "[latency][bpf][fio]") {
+    SKIP_UNLESS_BPF_SOURCE("fio");
+    ScratchDir dir;
+    auto run = run_iodiag({"latency", "--json", "-d", "0", "--", "fio", "--output=/dev/null", direct_reader_job(dir, 1)});
+    INFO(run.out << run.err);
+    REQUIRE(run.exit_code == 0);
+    const json out = json::parse(run.out);
+    CHECK(out.at("ended") == "ended: target exited");
+    CHECK(out.at("interval_s").get<double>() >= 0.9);  // all of fio's 1 s run, no deadline before it
+}
+
+TEST_CASE("model and latency refuse a duration that is not one alike", "[latency][model][cli]") {
+    auto model = run_iodiag({"model", "--pid", "1", "-d", "soon"});
+    auto latency = run_iodiag({"latency", "--pid", "1", "-d", "soon"});
+    CHECK(model.exit_code == 2);
+    CHECK(latency.exit_code == 2);
+    CHECK_THAT(model.err, Catch::Contains("not a duration: soon"));
+    CHECK(latency.err == model.err);
+}
