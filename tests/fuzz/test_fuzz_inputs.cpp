@@ -23,9 +23,11 @@
 
 #include "fio/job_generator.hpp"
 #include "model/workload_model.hpp"
+#include "support/support.hpp"
 #include "usecase/model.hpp"
 
 using namespace iodiag;
+using iodiag::testing::read_text;
 namespace fs = std::filesystem;
 
 namespace {
@@ -34,13 +36,6 @@ uint64_t env_number(const char* name, uint64_t fallback) {
     const char* text = std::getenv(name);
     if (!text || !*text) return fallback;
     return std::strtoull(text, nullptr, 10);
-}
-
-std::string read_text(const fs::path& path) {
-    std::ifstream in(path, std::ios::binary);
-    std::stringstream text;
-    text << in.rdbuf();
-    return text.str();
 }
 
 std::vector<std::string> fixture_texts(const std::string& folder) {

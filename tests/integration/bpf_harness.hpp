@@ -67,13 +67,9 @@ std::string write_fio_job(const std::string& directory, const std::string& job_b
 
 // Skips the test case (with a WARN naming why) when a tool is missing or the bpf source cannot
 // trace here.
-#define SKIP_UNLESS_BPF_SOURCE(...)                                                                     \
+#define SKIP_UNLESS_BPF_SOURCE(...)                                                              \
     do {                                                                                         \
-        std::string missing_ = ::iodiag::testing::missing_tools({__VA_ARGS__});                  \
-        if (!missing_.empty()) {                                                                 \
-            WARN("skipped: not installed: " << missing_);                                        \
-            return;                                                                              \
-        }                                                                                        \
+        SKIP_WITHOUT(__VA_ARGS__);                                                               \
         if (std::string why_ = ::iodiag::testing::bpf_source_unusable(); !why_.empty()) {        \
             WARN("skipped: the bpf source does not work here: " << why_);                        \
             return;                                                                              \

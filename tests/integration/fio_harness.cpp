@@ -13,32 +13,6 @@ namespace iodiag::testing {
 
 namespace fs = std::filesystem;
 
-ScratchDir::ScratchDir() {
-    std::random_device rd;
-    path_ = fs::path("/var/tmp") / ("iodiag-test-" + std::to_string(::getpid()) + "-" + std::to_string(rd()));
-    fs::create_directories(path_);
-}
-
-ScratchDir::~ScratchDir() {
-    std::error_code ignored;
-    fs::remove_all(path_, ignored);
-}
-
-std::string missing_tools(const std::vector<std::string>& tools) {
-    std::string missing;
-    for (const auto& tool : tools)
-        if (!find_in_path(tool)) missing += (missing.empty() ? "" : ", ") + tool;
-    return missing;
-}
-
-CommandOutput run_iodiag(const std::vector<std::string>& args) {
-    std::vector<std::string> argv{IODIAG_BINARY};
-    argv.insert(argv.end(), args.begin(), args.end());
-    auto result = run_capture(argv);
-    REQUIRE(result);
-    return *result;
-}
-
 fs::path traced_job(const ScratchDir& dir) { return dir.path() / "job.fio"; }
 fs::path model_file(const ScratchDir& dir) { return dir.path() / "model.json"; }
 

@@ -10,25 +10,10 @@
 
 #include "common/subprocess.hpp"
 #include "model/workload_model.hpp"
+#include "support/run_iodiag.hpp"
+#include "support/support.hpp"
 
 namespace iodiag::testing {
-
-// A scratch directory on a disk file system (O_DIRECT needs one; /tmp may be tmpfs), removed
-// when the object goes.
-class ScratchDir {
-public:
-    ScratchDir();
-    ~ScratchDir();
-    ScratchDir(const ScratchDir&) = delete;
-    ScratchDir& operator=(const ScratchDir&) = delete;
-    const std::filesystem::path& path() const { return path_; }
-
-private:
-    std::filesystem::path path_;
-};
-
-// Why the integration tests cannot run here (a tool missing), or empty when they can.
-std::string missing_tools(const std::vector<std::string>& tools);
 
 // Writes `job_body` as the fio job `name` in `dir` (a [global] section pointing fio at `dir`, time
 // based for `seconds`) and lays out its files, untraced. Returns the job's path.
@@ -57,9 +42,6 @@ std::filesystem::path model_file(const ScratchDir& dir);
 
 // Runs an fio job alone, untraced, and returns the IOPS it achieved (reads + writes, all jobs).
 double measure_fio_iops(const std::string& job_path);
-
-// Runs `iodiag model ARGS...` and returns its captured output.
-CommandOutput run_iodiag(const std::vector<std::string>& args);
 
 // The group whose fio rw option is `rw` (REQUIREs exactly one).
 const model::JobGroup& group_with(const model::WorkloadModel& model, const std::string& key,

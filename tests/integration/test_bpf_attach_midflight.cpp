@@ -15,11 +15,13 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
+#include "support/run_iodiag.hpp"
+#include "support/support.hpp"
+
+using namespace iodiag::testing;
 namespace fs = std::filesystem;
 
 namespace {
-
-bool have_fio() { return std::system("fio --version >/dev/null 2>&1") == 0; }
 
 // fio with its job as a thread (--thread), so the pid we start is the one doing the IO.
 pid_t start_fio(const fs::path& dir, const std::string& engine, int runtime_s, bool sqpoll) {
@@ -44,10 +46,9 @@ void settle() { std::this_thread::sleep_for(std::chrono::seconds(4)); }
 
 nlohmann::json model_of(pid_t pid, const fs::path& dir, int duration_s, int& code) {
     const fs::path out = dir / "model.json";
-    const std::string cmd = std::string(IODIAG_BINARY) + " model --source bpf --pid " + std::to_string(pid) +
-                            " -d " + std::to_string(duration_s) + " --json -o " + out.string() +
-                            " >/dev/null 2>" + (dir / "err").string();
-    code = WEXITSTATUS(std::system(cmd.c_str()));
+    code = run_iodiag({"model", "--source", "bpf", "--pid", std::to_string(pid), "-d", std::to_string(duration_s),
+                       "--json", "-o", out.string()})
+               .exit_code;
     std::ifstream in(out);
     return in ? nlohmann::json::parse(in, nullptr, false) : nlohmann::json();
 }
@@ -65,16 +66,10 @@ void check_depth(const nlohmann::json& model) {
 }
 
 void run_case(const std::string& engine, bool sqpoll, int fio_runtime_s, int trace_s) {
-    if (geteuid() != 0) {
-        WARN("skipped: needs root for BPF");
-        return;
-    }
-    if (!have_fio()) {
-        WARN("skipped: fio is not installed");
-        return;
-    }
-    std::string templ = "/var/tmp/iodiag-mid-XXXXXX";  // O_DIRECT: not tmpfs
-    const fs::path dir = mkdtemp(templ.data());
+    SKIP_UNLESS_ROOT("BPF");
+    SKIP_WITHOUT("fio");
+    ScratchDir scratch;
+    const fs::path& dir = scratch.path();
     const pid_t fio = start_fio(dir, engine, fio_runtime_s, sqpoll);
     REQUIRE(fio > 0);
     settle();
@@ -85,8 +80,6 @@ void run_case(const std::string& engine, bool sqpoll, int fio_runtime_s, int tra
     waitpid(fio, &status, 0);
     CHECK(code == 0);
     check_depth(model);
-    std::error_code ec;
-    fs::remove_all(dir, ec);
 }
 
 }  // namespace

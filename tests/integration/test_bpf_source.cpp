@@ -310,36 +310,19 @@ TEST_CASE("bpf: --pid --children follows job processes forked before the attach"
 }
 
 TEST_CASE("bpf: auto falls back for a user without BPF rights, and says why", "[bpf][auto]") {
-    SKIP_UNLESS_BPF_SOURCE("setpriv", "strace", "dd");
-    // A folder user nobody can write, and a binary it can run.
-    char templ[] = "/tmp/iodiag-nobody-XXXXXX";
-    REQUIRE(mkdtemp(templ));
-    const fs::path dir = templ;
-    chmod(templ, 0777);
-    const std::vector<std::string> nobody = {"setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
-                                             "--inh-caps=-all"};
-    std::vector<std::string> version = nobody;
-    version.insert(version.end(), {IODIAG_BINARY, "--version"});
-    if (run_capture(version)->exit_code != 0) {
-        WARN("skipped: user nobody cannot run " IODIAG_BINARY " (folder permissions)");
-        fs::remove_all(dir);
-        return;
-    }
-    auto as_nobody = [&](std::vector<std::string> args) {
-        std::vector<std::string> argv = nobody;
-        argv.push_back(IODIAG_BINARY);
-        argv.insert(argv.end(), args.begin(), args.end());
-        auto run = run_capture(argv);
-        REQUIRE(run);
-        return *run;
-    };
+    SKIP_UNLESS_BPF_SOURCE("strace", "dd");
+    SKIP_UNLESS_NOBODY_RUNS_IODIAG();
+    ScratchDir scratch;
+    const fs::path& dir = scratch.path();
+    fs::permissions(dir, fs::perms::all);  // user nobody writes the models here
+    auto run_as_nobody = [](const std::vector<std::string>& args) { return run_iodiag(args, as_nobody()); };
     const std::string model = (dir / "model.json").string();
     const std::vector<std::string> dd = {"--", "dd", "if=/dev/zero", "of=" + (dir / "f").string(), "bs=4k",
                                          "count=100", "status=none"};
 
     std::vector<std::string> args = {"model", "-o", model};
     args.insert(args.end(), dd.begin(), dd.end());
-    auto fallback = as_nobody(args);
+    auto fallback = run_as_nobody(args);
     INFO(fallback.out << fallback.err);
     CHECK(fallback.exit_code == 0);
     CHECK(fallback.err.find("the bpf source is not usable: BPF tracing needs root") != std::string::npos);
@@ -351,11 +334,10 @@ TEST_CASE("bpf: auto falls back for a user without BPF rights, and says why", "[
     // Asked for by name, bpf does not fall back: it fails with the reason and a hint.
     args = {"model", "--source", "bpf", "-o", (dir / "model2.json").string()};
     args.insert(args.end(), dd.begin(), dd.end());
-    auto refused = as_nobody(args);
+    auto refused = run_as_nobody(args);
     CHECK(refused.exit_code == 5);
     CHECK(refused.err.find("BPF tracing needs root") != std::string::npos);
     CHECK(refused.err.find("hint: ") != std::string::npos);
-    fs::remove_all(dir);
 }
 
 TEST_CASE("bpf: auto falls back inside a pid namespace, and says why", "[bpf][auto]") {

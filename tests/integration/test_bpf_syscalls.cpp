@@ -95,10 +95,7 @@ TEST_CASE("bpf syscalls: write offsets come from the kernel's file position, fla
 
 TEST_CASE("bpf syscalls: libaio iocbs paired with their completions", "[bpf][syscalls][fio]") {
     SKIP_UNLESS_BPF();
-    if (auto missing = missing_tools({"fio"}); !missing.empty()) {
-        WARN("skipped: not installed: " << missing);
-        return;
-    }
+    SKIP_WITHOUT("fio");
     for (const auto& [variant, features] : variants()) {
         SECTION(variant) {
             ScratchDir dir;

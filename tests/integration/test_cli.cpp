@@ -17,85 +17,17 @@
 #include <nlohmann/json.hpp>
 
 #include "common/subprocess.hpp"
+#include "support/run_iodiag.hpp"
+#include "support/support.hpp"
 
 using namespace iodiag;
+using namespace iodiag::testing;
 namespace fs = std::filesystem;
 
 namespace {
 
-// A scratch folder on a disk file system (O_DIRECT needs one; /tmp may be tmpfs).
-struct Scratch {
-    fs::path path;
-    Scratch() {
-        std::string templ = "/var/tmp/iodiag-cli-XXXXXX";
-        path = mkdtemp(templ.data());
-    }
-    ~Scratch() {
-        std::error_code ec;
-        fs::remove_all(path, ec);
-    }
-    std::string operator/(const std::string& name) const { return (path / name).string(); }
-};
-
-std::string read_file(const std::string& path) {
-    std::ifstream in(path);
-    std::stringstream text;
-    text << in.rdbuf();
-    return text.str();
-}
-
-struct Run {
-    int code = -1;
-    std::string out, err;
-};
-
-// Runs `iodiag ARGS`, optionally under `env` (e.g. {"env", "PATH=/x"}), and, when
-// `interrupt_after` is set, sends SIGINT to iodiag itself (not its process group) that long
-// after the start.
-Run run_iodiag(const std::vector<std::string>& args, const std::vector<std::string>& prefix = {},
-               std::optional<std::chrono::milliseconds> interrupt_after = std::nullopt) {
-    Scratch io;
-    const std::string out_path = io / "stdout", err_path = io / "stderr";
-    UniqueFd out(open(out_path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600));
-    UniqueFd err(open(err_path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600));
-    UniqueFd in(open("/dev/null", O_RDONLY | O_CLOEXEC));
-
-    std::vector<std::string> argv = prefix;
-    argv.push_back(IODIAG_BINARY);
-    argv.insert(argv.end(), args.begin(), args.end());
-    auto pid = spawn({argv, in.get(), out.get(), err.get()});
-    REQUIRE(pid);
-    if (interrupt_after) {
-        std::this_thread::sleep_for(*interrupt_after);
-        kill(*pid, SIGINT);
-    }
-    Run run;
-    run.code = wait_for(*pid);
-    run.out = read_file(out_path);
-    run.err = read_file(err_path);
-    UNSCOPED_INFO("iodiag " << args.front() << " exit " << run.code << "\nstdout:\n"
-                            << run.out << "stderr:\n" << run.err);
-    return run;
-}
-
 bool contains(const std::string& text, const std::string& part) {
     return text.find(part) != std::string::npos;
-}
-
-// Live tracing needs strace and the right to ptrace; attaching to others' processes needs root.
-bool can_trace() {
-    if (!find_in_path("strace")) {
-        WARN("skipped: strace is not installed");
-        return false;
-    }
-    return true;
-}
-bool is_root(const char* why) {
-    if (geteuid() != 0) {
-        WARN("skipped: needs root (" << why << ")");
-        return false;
-    }
-    return true;
 }
 
 // A pid that is not running now.
@@ -115,114 +47,116 @@ const nlohmann::json* group_with_file(const nlohmann::json& model, const std::st
 }  // namespace
 
 TEST_CASE("help lists the exit codes", "[cli]") {
-    Run run = run_iodiag({"--help"});
-    CHECK(run.code == 0);
+    CommandOutput run = run_iodiag({"--help"});
+    CHECK(run.exit_code == 0);
     CHECK(contains(run.out, "Exit codes:"));
     CHECK(contains(run.out, "  7  the trace finished but saw no IO"));
 }
 
 TEST_CASE("bad command lines exit 2", "[cli]") {
-    CHECK(run_iodiag({"frobnicate"}).code == 2);
-    Run none = run_iodiag({"model"});
-    CHECK(none.code == 2);
+    CHECK(run_iodiag({"frobnicate"}).exit_code == 2);
+    CommandOutput none = run_iodiag({"model"});
+    CHECK(none.exit_code == 2);
     CHECK(contains(none.err, "iodiag: error: give exactly one of"));
-    CHECK(run_iodiag({"model", "--pid", "1", "--strace-log", "x"}).code == 2);
-    CHECK(run_iodiag({"model", "--pid", "1", "-d", "soon"}).code == 2);
+    CHECK(run_iodiag({"model", "--pid", "1", "--strace-log", "x"}).exit_code == 2);
+    CHECK(run_iodiag({"model", "--pid", "1", "-d", "soon"}).exit_code == 2);
 }
 
 TEST_CASE("model: --strict without a log exits 2", "[cli]") {
-    Run run = run_iodiag({"model", "--strict", "--pid", "1"});
-    CHECK(run.code == 2);
+    CommandOutput run = run_iodiag({"model", "--strict", "--pid", "1"});
+    CHECK(run.exit_code == 2);
     CHECK(contains(run.err, "--strict goes with --strace-log or --perf-log"));
 }
 
 TEST_CASE("unknown pid exits 4 with a message", "[cli]") {
-    Scratch dir;
+    ScratchDir dir;
     const int32_t pid = unused_pid();
-    Run run = run_iodiag({"model", "--pid", std::to_string(pid), "-o", dir / "model.json"});
-    CHECK(run.code == 4);
+    CommandOutput run = run_iodiag({"model", "--pid", std::to_string(pid), "-o", dir / "model.json"});
+    CHECK(run.exit_code == 4);
     CHECK(contains(run.err, "iodiag: error: no process with pid " + std::to_string(pid)));
     CHECK_FALSE(fs::exists(dir / "model.json"));
 }
 
 TEST_CASE("a missing log file exits 4", "[cli]") {
-    Scratch dir;
-    Run run = run_iodiag({"model", "--strace-log", dir / "nope.log", "-o", dir / "model.json"});
-    CHECK(run.code == 4);
+    ScratchDir dir;
+    CommandOutput run = run_iodiag({"model", "--strace-log", dir / "nope.log", "-o", dir / "model.json"});
+    CHECK(run.exit_code == 4);
     CHECK(contains(run.err, "nope.log"));
 }
 
 TEST_CASE("a garbled log with --strict exits 3 naming file:line", "[cli]") {
-    Scratch dir;
+    ScratchDir dir;
     const std::string log = dir / "garbled.log";
     std::ofstream(log) << "1234  1700000000.000001 read(3</tmp/f>, \"\"..., 4096) = 4096 "
                           "<0.000010>\n"
                           "this is not strace output\n";
-    Run run = run_iodiag({"model", "--strace-log", log, "--strict", "-o", dir / "model.json"});
-    CHECK(run.code == 3);
+    CommandOutput run = run_iodiag({"model", "--strace-log", log, "--strict", "-o", dir / "model.json"});
+    CHECK(run.exit_code == 3);
     CHECK(contains(run.err, "garbled.log:2"));
     CHECK_FALSE(fs::exists(dir / "model.json"));
 }
 
 TEST_CASE("an empty log exits 7: no IO seen, no model written", "[cli]") {
-    Scratch dir;
+    ScratchDir dir;
     const std::string log = dir / "empty.log";
     std::ofstream{log};
-    Run run = run_iodiag({"model", "--strace-log", log, "-o", dir / "model.json"});
-    CHECK(run.code == 7);
+    CommandOutput run = run_iodiag({"model", "--strace-log", log, "-o", dir / "model.json"});
+    CHECK(run.exit_code == 7);
     CHECK(contains(run.err, "no IO seen"));
     CHECK_FALSE(fs::exists(dir / "model.json"));
 }
 
 TEST_CASE("an unwritable output path exits 8 before tracing and leaves no file", "[cli]") {
-    Scratch dir;
-    Run run = run_iodiag({"model", "-o", "/proc/x/model.json", "--", "true"});
-    CHECK(run.code == 8);
+    ScratchDir dir;
+    CommandOutput run = run_iodiag({"model", "-o", "/proc/x/model.json", "--", "true"});
+    CHECK(run.exit_code == 8);
     CHECK(contains(run.err, "/proc/x/model.json"));
     CHECK(contains(run.err, "hint: choose another path with -o"));
 
-    Run to_dir = run_iodiag({"model", "-o", dir.path.string(), "--", "true"});
-    CHECK(to_dir.code == 8);
+    CommandOutput to_dir = run_iodiag({"model", "-o", dir.path().string(), "--", "true"});
+    CHECK(to_dir.exit_code == 8);
     CHECK(contains(to_dir.err, "is a directory"));
-    CHECK(fs::is_empty(dir.path));  // no scratch or temp file left behind
+    CHECK(fs::is_empty(dir.path()));  // no scratch or temp file left behind
 }
 
 TEST_CASE("strace missing from PATH exits 6 with an install hint", "[cli]") {
-    Scratch dir;
-    Run run = run_iodiag({"model", "--source", "strace", "-o", dir / "model.json", "--", "/bin/true"},
-                         {"/usr/bin/env", "PATH=" + dir.path.string()});
-    CHECK(run.code == 6);
+    ScratchDir dir;
+    RunOptions without_strace;
+    without_strace.prefix = {"/usr/bin/env", "PATH=" + dir.path().string()};
+    CommandOutput run = run_iodiag({"model", "--source", "strace", "-o", dir / "model.json", "--", "/bin/true"},
+                                   without_strace);
+    CHECK(run.exit_code == 6);
     CHECK(contains(run.err, "strace is not installed"));
     CHECK(contains(run.err, "hint: apt-get install strace"));
 }
 
 TEST_CASE("a command that does not exist exits 4", "[cli]") {
-    if (!can_trace()) return;
-    Scratch dir;
-    Run run = run_iodiag({"model", "-o", dir / "model.json", "--", "no-such-command-iodiag"});
-    CHECK(run.code == 4);
+    SKIP_WITHOUT("strace");
+    ScratchDir dir;
+    CommandOutput run = run_iodiag({"model", "-o", dir / "model.json", "--", "no-such-command-iodiag"});
+    CHECK(run.exit_code == 4);
     CHECK(contains(run.err, "command not found: no-such-command-iodiag"));
 }
 
 TEST_CASE("model -- true sees no IO and exits 7", "[cli]") {
-    if (!can_trace()) return;
-    Scratch dir;
-    Run run = run_iodiag({"model", "-o", dir / "model.json", "--", "true"});
-    CHECK(run.code == 7);
+    SKIP_WITHOUT("strace");
+    ScratchDir dir;
+    CommandOutput run = run_iodiag({"model", "-o", dir / "model.json", "--", "true"});
+    CHECK(run.exit_code == 7);
     CHECK(contains(run.err, "no IO seen"));
     CHECK_FALSE(fs::exists(dir / "model.json"));
 }
 
 TEST_CASE("model -- dd oflag=direct: one group writing 64k direct", "[cli]") {
-    if (!can_trace()) return;
-    Scratch dir;
+    SKIP_WITHOUT("strace");
+    ScratchDir dir;
     const std::string data = dir / "f";
-    Run run = run_iodiag({"model", "-o", dir / "model.json", "--", "sh", "-c",
+    CommandOutput run = run_iodiag({"model", "-o", dir / "model.json", "--", "sh", "-c",
                           "dd if=/dev/zero of=" + data +
                               " bs=64k count=100 oflag=direct 2>/dev/null"});
-    REQUIRE(run.code == 0);
+    REQUIRE(run.exit_code == 0);
     CHECK(contains(run.out, "model: " + dir / "model.json"));
-    auto model = nlohmann::json::parse(read_file(dir / "model.json"));
+    auto model = nlohmann::json::parse(read_text(dir / "model.json"));
     CHECK(model.at("end_reason") == "target exited");
     CHECK(model.at("complete") == true);
     CHECK(model.at("target").at("comm") == "sh");
@@ -235,35 +169,37 @@ TEST_CASE("model -- dd oflag=direct: one group writing 64k direct", "[cli]") {
 }
 
 TEST_CASE("model --json prints the model on stdout", "[cli]") {
-    if (!can_trace()) return;
-    Scratch dir;
-    Run run = run_iodiag({"model", "--json", "-o", dir / "model.json", "--", "sh", "-c",
+    SKIP_WITHOUT("strace");
+    ScratchDir dir;
+    CommandOutput run = run_iodiag({"model", "--json", "-o", dir / "model.json", "--", "sh", "-c",
                           "dd if=/dev/zero of=" + dir / "f" + " bs=4k count=50 2>/dev/null"});
-    REQUIRE(run.code == 0);
+    REQUIRE(run.exit_code == 0);
     auto printed = nlohmann::json::parse(run.out);
-    auto saved = nlohmann::json::parse(read_file(dir / "model.json"));
+    auto saved = nlohmann::json::parse(read_text(dir / "model.json"));
     CHECK(printed == saved);
     CHECK(contains(run.err, "model: "));
 }
 
 TEST_CASE("Ctrl-C while tracing still writes the model and exits 0", "[cli]") {
-    if (!can_trace()) return;
-    Scratch dir;
+    SKIP_WITHOUT("strace");
+    ScratchDir dir;
     const std::string loop = "while :; do dd if=/dev/zero of=" + dir / "f" +
                              " bs=4k count=16 conv=fsync 2>/dev/null; sleep 0.1; done";
-    Run run = run_iodiag({"model", "-o", dir / "model.json", "--", "sh", "-c", loop}, {},
-                         std::chrono::milliseconds(2000));
-    CHECK(run.code == 0);
+    RunOptions ctrl_c;
+    ctrl_c.interrupt_after = std::chrono::milliseconds(2000);
+    CommandOutput run = run_iodiag({"model", "-o", dir / "model.json", "--", "sh", "-c", loop}, ctrl_c);
+    CHECK(run.exit_code == 0);
     REQUIRE(fs::exists(dir / "model.json"));
-    auto model = nlohmann::json::parse(read_file(dir / "model.json"));
+    auto model = nlohmann::json::parse(read_text(dir / "model.json"));
     CHECK(model.at("end_reason") == "interrupted");
     CHECK(model.at("complete") == false);
     CHECK(group_with_file(model, dir / "f"));
 }
 
 TEST_CASE("model --pid attaches for --duration, sees IO on fds opened before", "[cli]") {
-    if (!can_trace() || !is_root("ptrace of a process that is not our child")) return;
-    Scratch dir;
+    SKIP_WITHOUT("strace");
+    SKIP_UNLESS_ROOT("ptrace of a process that is not our child");
+    ScratchDir dir;
     const std::string data = dir / "pre-opened";
     // The shell opens the file once (fd 3) and then writes through it: the open is never traced.
     auto target = spawn({{"sh", "-c",
@@ -272,12 +208,12 @@ TEST_CASE("model --pid attaches for --duration, sees IO on fds opened before", "
     REQUIRE(target);
     std::this_thread::sleep_for(std::chrono::milliseconds(300));
     // The shell's dd children do the writes: --children (bpf; strace always follows them).
-    Run run = run_iodiag({"model", "--pid", std::to_string(*target), "--children", "-d", "2s", "-o",
+    CommandOutput run = run_iodiag({"model", "--pid", std::to_string(*target), "--children", "-d", "2s", "-o",
                           dir / "model.json"});
     kill(*target, SIGKILL);
     wait_for(*target);
-    REQUIRE(run.code == 0);
-    auto model = nlohmann::json::parse(read_file(dir / "model.json"));
+    REQUIRE(run.exit_code == 0);
+    auto model = nlohmann::json::parse(read_text(dir / "model.json"));
     CHECK(model.at("end_reason") == "duration");
     CHECK(model.at("complete") == true);
     CHECK(model.at("target").at("pid") == *target);
@@ -292,34 +228,21 @@ TEST_CASE("model --pid attaches for --duration, sees IO on fds opened before", "
 }
 
 TEST_CASE("attaching without permission exits 5 with a hint", "[cli]") {
-    if (!can_trace() || !is_root("needs to switch to user nobody")) return;
-    if (!find_in_path("setpriv")) {
-        WARN("skipped: setpriv (util-linux) is not installed");
-        return;
-    }
-    const std::vector<std::string> as_nobody = {"setpriv", "--reuid=65534", "--regid=65534",
-                                                "--clear-groups"};
-    if (run_iodiag({"--version"}, as_nobody).code != 0) {
-        WARN("skipped: user nobody cannot run " IODIAG_BINARY " (folder permissions)");
-        return;
-    }
-    Run run = run_iodiag({"model", "--pid", "1", "-d", "1s", "-o", "/tmp/iodiag-nobody.json"},
-                         as_nobody);
-    CHECK(run.code == 5);
+    SKIP_WITHOUT("strace");
+    SKIP_UNLESS_NOBODY_RUNS_IODIAG();
+    CommandOutput run = run_iodiag({"model", "--pid", "1", "-d", "1s", "-o", "/tmp/iodiag-nobody.json"},
+                                   as_nobody());
+    CHECK(run.exit_code == 5);
     CHECK(contains(run.err, "hint: run as root or set kernel.yama.ptrace_scope=0"));
     CHECK_FALSE(fs::exists("/tmp/iodiag-nobody.json"));
 }
 
 TEST_CASE("demo traces two job groups", "[cli][demo]") {
-    if (!can_trace()) return;
-    if (!find_in_path("fio")) {
-        WARN("skipped: fio is not installed");
-        return;
-    }
-    Scratch dir;
-    Run run = run_iodiag({"demo", "--keep", dir.path.string()});
-    REQUIRE(run.code == 0);
-    auto model = nlohmann::json::parse(read_file(dir / "diagnosis/model.json"));
+    SKIP_WITHOUT("strace", "fio");
+    ScratchDir dir;
+    CommandOutput run = run_iodiag({"demo", "--keep", dir.path().string()});
+    REQUIRE(run.exit_code == 0);
+    auto model = nlohmann::json::parse(read_text(dir / "diagnosis/model.json"));
     const nlohmann::json* readers = group_with_file(model, dir / "data.db");
     const nlohmann::json* logger = group_with_file(model, dir / "wal.log");
     REQUIRE(readers);
@@ -337,8 +260,8 @@ namespace {
 
 // Under --json an error is one JSON object on stdout and nothing else, as bpftool does, with the
 // same exit code as the process.
-void check_json_error(const Run& run) {
-    CHECK(run.code != 0);
+void check_json_error(const CommandOutput& run) {
+    CHECK(run.exit_code != 0);
     nlohmann::json out;
     REQUIRE_NOTHROW(out = nlohmann::json::parse(run.out));  // fails on anything before or after it
     REQUIRE(out.is_object());
@@ -347,14 +270,14 @@ void check_json_error(const Run& run) {
     CHECK(error.at("kind").is_string());
     CHECK_FALSE(error.at("message").get<std::string>().empty());
     CHECK(error.at("hint").is_string());
-    CHECK(out.at("exit_code") == run.code);
+    CHECK(out.at("exit_code") == run.exit_code);
     CHECK(contains(run.err, "iodiag: error: " + error.at("message").get<std::string>()));
 }
 
 }  // namespace
 
 TEST_CASE("every command with --json answers an error with one JSON object on stdout", "[cli][json]") {
-    Scratch dir;
+    ScratchDir dir;
     const std::string missing = dir / "missing";
     const std::string pid = std::to_string(unused_pid());
     std::ofstream(dir / "overflow.json") << R"({"schema_version": 1, "duration_s": 1e309})";
@@ -385,19 +308,19 @@ TEST_CASE("every command with --json answers an error with one JSON object on st
         std::string command = "iodiag";
         for (const auto& arg : c.args) command += " " + arg;
         INFO(command);
-        Run run = run_iodiag(c.args);
+        CommandOutput run = run_iodiag(c.args);
         check_json_error(run);
-        if (c.code) CHECK(run.code == c.code);
-        if (!c.kind.empty() && run.code == c.code) CHECK(nlohmann::json::parse(run.out)["error"]["kind"] == c.kind);
+        if (c.code) CHECK(run.exit_code == c.code);
+        if (!c.kind.empty() && run.exit_code == c.code) CHECK(nlohmann::json::parse(run.out)["error"]["kind"] == c.kind);
     }
 }
 
 TEST_CASE("a model with a number out of range is bad input naming the file and the field", "[cli][reproduce]") {
-    Scratch dir;
+    ScratchDir dir;
     const std::string model = dir / "model.json";
     std::ofstream(model) << R"({"schema_version": 1, "groups": [{"threads": [12, 1e309]}]})";
-    Run run = run_iodiag({"reproduce", model, "-o", dir / "job.fio"});
-    CHECK(run.code == 3);
+    CommandOutput run = run_iodiag({"reproduce", model, "-o", dir / "job.fio"});
+    CHECK(run.exit_code == 3);
     CHECK(contains(run.err, model));
     CHECK(contains(run.err, "/groups/0/threads/1"));
     CHECK_FALSE(contains(run.err, "bug"));

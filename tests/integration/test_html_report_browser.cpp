@@ -19,20 +19,6 @@ using json = nlohmann::ordered_json;
 
 namespace {
 
-struct TempDir {
-    fs::path path;
-    TempDir() {
-        std::string templ = (fs::temp_directory_path() / "iodiag-html-XXXXXX").string();
-        path = mkdtemp(templ.data());
-    }
-    ~TempDir() {
-        std::error_code ec;
-        fs::remove_all(path, ec);
-    }
-    TempDir(const TempDir&) = delete;
-    TempDir& operator=(const TempDir&) = delete;
-};
-
 size_t count(const std::string& haystack, const std::string& needle) {
     size_t n = 0;
     for (size_t at = haystack.find(needle); at != std::string::npos; at = haystack.find(needle, at + 1)) ++n;
@@ -113,18 +99,15 @@ std::vector<std::string> non_file_requests(const BrowserRun& run) {
 }  // namespace
 
 TEST_CASE("html report: chromium renders the findings and charts and fetches nothing", "[html][browser]") {
-    if (std::string missing = iodiag::testing::missing_tools({"chromium", "timeout"}); !missing.empty()) {
-        WARN("skipped: not installed: " << missing);
-        return;
-    }
+    SKIP_WITHOUT("chromium", "timeout");
     std::ifstream in(std::string(IODIAG_TEST_DATA) + "/report/synthetic_report.json");
     REQUIRE(in);
     json report = json::parse(in);
-    TempDir dir;
-    fs::path page = dir.path / "report.html";
+    iodiag::testing::ScratchDir dir;
+    fs::path page = dir.path() / "report.html";
     std::ofstream(page) << iodiag::report::render_html(report);
 
-    BrowserRun dom = run_chromium(dir.path, page, "dom", {"--dump-dom"});
+    BrowserRun dom = run_chromium(dir.path(), page, "dom", {"--dump-dom"});
     const auto& charts = report["charts"];
     size_t charts_expected = charts["io_sizes"].size() + charts["latency"].size() + charts["inflight"].size() + 2;
     CHECK(count(dom.out, "<svg") == charts_expected);
@@ -136,7 +119,7 @@ TEST_CASE("html report: chromium renders the findings and charts and fetches not
 
     fs::path screenshot = fs::absolute("html_report_screenshot.png");
     fs::remove(screenshot);
-    BrowserRun shot = run_chromium(dir.path, page, "shot",
+    BrowserRun shot = run_chromium(dir.path(), page, "shot",
                                    {"--screenshot=" + screenshot.string(), "--window-size=1280,2000",
                                     "--hide-scrollbars"});
     REQUIRE(fs::exists(screenshot));
@@ -149,9 +132,9 @@ TEST_CASE("html report: chromium renders the findings and charts and fetches not
     WARN("screenshot: " << screenshot.string());
 
     // The check above sees what a page fetches: one that links a stylesheet and an image does.
-    fs::path leaky = dir.path / "leaky.html";
+    fs::path leaky = dir.path() / "leaky.html";
     std::ofstream(leaky) << "<html><head><link rel=\"stylesheet\" href=\"https://example.invalid/a.css\"></head>"
                             "<body><img src=\"http://192.0.2.1/b.png\"></body></html>";
-    BrowserRun control = run_chromium(dir.path, leaky, "control", {"--dump-dom"});
+    BrowserRun control = run_chromium(dir.path(), leaky, "control", {"--dump-dom"});
     CHECK(non_file_requests(control).size() == 2);
 }

@@ -14,22 +14,8 @@ using namespace iodiag;
 using namespace iodiag::testing;
 namespace fs = std::filesystem;
 
-namespace {
-
-std::string slurp(const fs::path& path) {
-    std::ifstream in(path, std::ios::binary);
-    std::stringstream text;
-    text << in.rdbuf();
-    return text.str();
-}
-
-}  // namespace
-
 TEST_CASE("probe depth1 and syncwrite report IOPS and completion latency", "[probe][fio]") {
-    if (!missing_tools({"fio"}).empty()) {
-        WARN("skipped: fio is not installed");
-        return;
-    }
+    SKIP_WITHOUT("fio");
     ScratchDir dir;
     for (const char* probe : {"depth1", "syncwrite"}) {
         INFO(probe);
@@ -45,7 +31,7 @@ TEST_CASE("probe depth1 and syncwrite report IOPS and completion latency", "[pro
         CHECK(out["clat_us"]["p50"].get<double>() > 0);
         CHECK(out["clat_us"]["p99"].get<double>() >= out["clat_us"]["p50"].get<double>());
         // The job is the note's workload, on a file in iodiag's scratch directory, gone after.
-        auto job = fio::parse_job(slurp(out["job_file"].get<std::string>()));
+        auto job = fio::parse_job(read_text(out["job_file"].get<std::string>()));
         REQUIRE(job);
         const auto& section = job->sections.at(0);
         CHECK(section.get("rw") == "write");
@@ -68,10 +54,7 @@ TEST_CASE("probe depth1 and syncwrite report IOPS and completion latency", "[pro
 }
 
 TEST_CASE("probe refuses a file it did not create and leaves its bytes unchanged", "[probe][fio][safety]") {
-    if (!missing_tools({"fio"}).empty()) {
-        WARN("skipped: fio is not installed");
-        return;
-    }
+    SKIP_WITHOUT("fio");
     ScratchDir dir;
     const fs::path victim = dir.path() / "precious.db";
     std::string before(256 << 10, '\0');
@@ -81,7 +64,7 @@ TEST_CASE("probe refuses a file it did not create and leaves its bytes unchanged
     INFO(run.out << run.err);
     CHECK(run.exit_code == 5);
     CHECK(run.err.find("iodiag did not create") != std::string::npos);
-    CHECK(slurp(victim) == before);
+    CHECK(read_text(victim) == before);
 
     auto bad = run_iodiag({"probe", "depth2"});
     CHECK(bad.exit_code == 2);

@@ -15,33 +15,18 @@
 
 #include <nlohmann/json.hpp>
 
+#include "cli/exit_codes.hpp"
 #include "fio/job_file.hpp"
 #include "fio_harness.hpp"
 
 using namespace iodiag;
 using namespace iodiag::testing;
+using namespace iodiag::cli;
 namespace fs = std::filesystem;
 
 namespace {
 
-constexpr int kExitBadInput = 3, kExitNotFound = 4, kExitPermission = 5, kExitMissingTool = 6, kExitOutput = 8;
-
-#define SKIP_WITHOUT_FIO()                             \
-    do {                                               \
-        if (!missing_tools({"fio"}).empty()) {         \
-            WARN("skipped: fio is not installed");     \
-            return;                                    \
-        }                                              \
-    } while (0)
-
 std::string fixture(const char* name) { return std::string(IODIAG_TEST_DATA) + "/strace/" + name; }
-
-std::string slurp(const fs::path& path) {
-    std::ifstream in(path, std::ios::binary);
-    std::stringstream text;
-    text << in.rdbuf();
-    return text.str();
-}
 
 // A model from a saved log (random 4k psync reads and writes, O_DIRECT, one thread).
 std::string psync_model(const ScratchDir& dir) {
@@ -54,7 +39,7 @@ std::string psync_model(const ScratchDir& dir) {
 
 // The same model after `edit` changed its JSON.
 std::string edited_model(const ScratchDir& dir, const std::function<void(nlohmann::ordered_json&)>& edit) {
-    auto json = nlohmann::ordered_json::parse(slurp(psync_model(dir)));
+    auto json = nlohmann::ordered_json::parse(read_text(psync_model(dir)));
     edit(json);
     const std::string path = (dir.path() / "edited.json").string();
     std::ofstream(path) << json.dump(2);
@@ -86,7 +71,7 @@ struct TmpfsMount {
 }  // namespace
 
 TEST_CASE("reproduce: a job fio accepts, every option followed by its evidence", "[reproduce][fio]") {
-    SKIP_WITHOUT_FIO();
+    SKIP_WITHOUT("fio");
     ScratchDir dir;
     const std::string model = psync_model(dir);
     const fs::path job = dir.path() / "job.fio";
@@ -94,7 +79,7 @@ TEST_CASE("reproduce: a job fio accepts, every option followed by its evidence",
     INFO(run.out << run.err);
     REQUIRE(run.exit_code == 0);
     REQUIRE(run_capture({"fio", "--parse-only", job.string()})->exit_code == 0);
-    const std::string text = slurp(job);
+    const std::string text = read_text(job);
     CHECK(text == run.out.substr(0, text.size()));  // the job is printed too
 
     auto parsed = fio::parse_job(text);
@@ -124,7 +109,7 @@ TEST_CASE("reproduce: a job fio accepts, every option followed by its evidence",
 }
 
 TEST_CASE("reproduce --run: fio runs in the scratch directory and the groups are compared", "[reproduce][fio]") {
-    SKIP_WITHOUT_FIO();
+    SKIP_WITHOUT("fio");
     ScratchDir dir;
     const std::string model = psync_model(dir);
     const fs::path target = dir.path() / "t";
@@ -161,7 +146,7 @@ TEST_CASE("reproduce --run: fio runs in the scratch directory and the groups are
 }
 
 TEST_CASE("reproduce refuses a file it did not create and leaves its bytes unchanged", "[reproduce][fio][safety]") {
-    SKIP_WITHOUT_FIO();
+    SKIP_WITHOUT("fio");
     ScratchDir dir;
     const std::string model = psync_model(dir);
     const fs::path victim = dir.path() / "precious.db";
@@ -172,16 +157,14 @@ TEST_CASE("reproduce refuses a file it did not create and leaves its bytes uncha
     CHECK(run.exit_code == kExitPermission);
     CHECK(run.err.find("iodiag did not create") != std::string::npos);
     CHECK(run.err.find("--allow-destructive") != std::string::npos);
-    CHECK(slurp(victim) == before);
+    CHECK(read_text(victim) == before);
     CHECK_FALSE(fs::exists(job));
 }
 
 TEST_CASE("reproduce refuses a block device without --allow-destructive", "[reproduce][fio][safety]") {
-    SKIP_WITHOUT_FIO();
-    if (::geteuid() != 0 || !find_in_path("losetup")) {
-        WARN("skipped: needs root and losetup");
-        return;
-    }
+    SKIP_WITHOUT("fio");
+    SKIP_UNLESS_ROOT("losetup");
+    SKIP_WITHOUT("losetup");
     ScratchDir dir;
     const std::string model = psync_model(dir);
     const fs::path image = dir.path() / "disk.img";
@@ -197,11 +180,11 @@ TEST_CASE("reproduce refuses a block device without --allow-destructive", "[repr
     INFO(run.out << run.err);
     CHECK(run.exit_code == kExitPermission);
     CHECK(run.err.find("block device") != std::string::npos);
-    CHECK(slurp(image) == before);
+    CHECK(read_text(image) == before);
 }
 
 TEST_CASE("reproduce with --allow-destructive runs on the file it was given", "[reproduce][fio][safety]") {
-    SKIP_WITHOUT_FIO();
+    SKIP_WITHOUT("fio");
     ScratchDir dir;
     const std::string model = psync_model(dir);
     const fs::path file = dir.path() / "expendable.img";
@@ -210,7 +193,7 @@ TEST_CASE("reproduce with --allow-destructive runs on the file it was given", "[
                            "--allow-destructive", "--runtime", "1", "--run", "--json"});
     INFO(run.out << run.err);
     REQUIRE(run.exit_code == 0);
-    auto job = fio::parse_job(slurp(dir.path() / "job.fio"));
+    auto job = fio::parse_job(read_text(dir.path() / "job.fio"));
     REQUIRE(job);
     CHECK(job->find("global")->get("filename") == file.string());
     CHECK(fs::exists(file));  // the user's file: never deleted
@@ -231,7 +214,7 @@ TEST_CASE("reproduce rejects bad models with a clear message and writes no job",
         expect_bad(edited_model(dir, [](auto& j) { j["schema_version"] = 99; }), kExitBadInput, "schema_version 99");
     }
     SECTION("truncated") {
-        const std::string full = slurp(psync_model(dir));
+        const std::string full = read_text(psync_model(dir));
         const std::string cut = (dir.path() / "cut.json").string();
         std::ofstream(cut) << full.substr(0, full.size() / 2);
         expect_bad(cut, kExitBadInput, "not valid JSON");
@@ -247,7 +230,7 @@ TEST_CASE("reproduce rejects bad models with a clear message and writes no job",
 }
 
 TEST_CASE("reproduce shows fio's message when fio rejects the job", "[reproduce][fio]") {
-    SKIP_WITHOUT_FIO();
+    SKIP_WITHOUT("fio");
     ScratchDir dir;
     const std::string model = edited_model(dir, [](auto& j) { j["groups"][0]["fio"]["bogus_option"] = 3; });
     const fs::path job = dir.path() / "job.fio";
@@ -281,7 +264,7 @@ TEST_CASE("reproduce without fio: --run fails with a hint, generating still work
 }
 
 TEST_CASE("reproduce on a read-only or full file system says so and leaves no partial job", "[reproduce][fio]") {
-    SKIP_WITHOUT_FIO();
+    SKIP_WITHOUT("fio");
     ScratchDir dir;
     // tmpfs has no O_DIRECT: the model is made buffered so the file system's state is what fails.
     const std::string model = edited_model(dir, [](auto& j) { j["groups"][0]["fio"]["direct"] = 0; });
@@ -327,10 +310,7 @@ TEST_CASE("reproduce on a read-only or full file system says so and leaves no pa
 }
 
 TEST_CASE("reproduce: unknown rw and bs are written as defaults and said on stderr", "[reproduce][fio][strace]") {
-    if (!missing_tools({"fio", "strace"}).empty()) {
-        WARN("skipped: needs fio and strace");
-        return;
-    }
+    SKIP_WITHOUT("fio", "strace");
     ScratchDir dir;
     // strace sees io_uring_enter calls, not the requests in the ring.
     model_fio_job(dir, "[uring]\nrw=randread\nbs=4k\nioengine=io_uring\nsize=4m\n", 1, {"--source", "strace"});
@@ -341,14 +321,14 @@ TEST_CASE("reproduce: unknown rw and bs are written as defaults and said on stde
     REQUIRE(run.exit_code == 0);
     CHECK(run.err.find("rw unknown") != std::string::npos);
     CHECK(run.err.find("bs unknown") != std::string::npos);
-    const std::string text = slurp(job);
+    const std::string text = read_text(job);
     CHECK(text.find("; unknown: rw: strace cannot see") != std::string::npos);
     CHECK(text.find("; unknown: bs: strace cannot see") != std::string::npos);
     CHECK(text.find("ioengine=io_uring") != std::string::npos);
 }
 
 TEST_CASE("reproduce --mode replay: per-thread iologs replayed by fio", "[reproduce][fio][replay]") {
-    SKIP_WITHOUT_FIO();
+    SKIP_WITHOUT("fio");
     ScratchDir dir;
     const fs::path job = dir.path() / "replay.fio";
     auto run = run_iodiag({"reproduce", "--mode", "replay", "--strace-log", fixture("fio_psync_o_ttt_T_y.log"), "-o",
@@ -363,7 +343,7 @@ TEST_CASE("reproduce --mode replay: per-thread iologs replayed by fio", "[reprod
     CHECK(out["threads"][0]["replayed_iops"].get<double>() > 0);
     const std::string iolog = out["threads"][0]["iolog"];
     CHECK(fs::path(iolog).parent_path() == job.string() + ".iologs");
-    CHECK(slurp(iolog).rfind("fio version 3 iolog\n", 0) == 0);
+    CHECK(read_text(iolog).rfind("fio version 3 iolog\n", 0) == 0);
 
     // The replay needs the trace; a model alone cannot give it.
     auto no_log = run_iodiag({"reproduce", "--mode", "replay", "-o", job.string()});

@@ -28,10 +28,7 @@ nlohmann::json read_json(const fs::path& path) {
 }  // namespace
 
 TEST_CASE("demo: the whole diagnosis of the bundled workload, reproduced and compared", "[reproduce][demo][fio][strace]") {
-    if (!missing_tools({"fio", "strace"}).empty()) {
-        WARN("skipped: needs fio and strace");
-        return;
-    }
+    SKIP_WITHOUT("fio", "strace");
     ScratchDir dir;
     auto start = std::chrono::steady_clock::now();
     auto run = run_iodiag({"demo", "--keep", dir.path().string()});

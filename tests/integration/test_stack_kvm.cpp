@@ -1,7 +1,9 @@
 // `iodiag kvm inspect` against the real thing: images made by qemu-img (checked field by field
 // against `qemu-img info`), a running QEMU (TCG) with an iothread, a qcow2 backing chain and a
 // virtio-scsi disk, its /proc/PID/cmdline copied to a file, and bad input.
+#include <fcntl.h>
 #include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -17,9 +19,9 @@
 using namespace iodiag;
 using namespace iodiag::stack;
 using iodiag::test::must_run;
-using iodiag::test::run_iodiag;
-using iodiag::test::Scratch;
-using iodiag::test::slurp;
+using iodiag::testing::run_iodiag;
+using iodiag::testing::ScratchDir;
+using iodiag::testing::read_text;
 using json = nlohmann::json;
 
 namespace {
@@ -56,11 +58,11 @@ struct Qemu {
         while (std::chrono::steady_clock::now() < deadline) {
             std::error_code ec;
             for (const auto& task : std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/task", ec))
-                if (slurp(task.path().string() + "/comm").rfind("CPU ", 0) == 0) return;
-            if (ec) FAIL("QEMU exited: " << slurp(log));
+                if (read_text(task.path().string() + "/comm").rfind("CPU ", 0) == 0) return;
+            if (ec) FAIL("QEMU exited: " << read_text(log));
             std::this_thread::sleep_for(std::chrono::milliseconds(50));
         }
-        FAIL("QEMU did not start its vCPUs in 30 s: " << slurp(log));
+        FAIL("QEMU did not start its vCPUs in 30 s: " << read_text(log));
     }
 };
 
@@ -80,8 +82,8 @@ bool has_finding(const json& report, const std::string& id, const std::string& s
 }  // namespace
 
 TEST_CASE("kvm: image headers agree with qemu-img info", "[kvm][image][qemu-img]") {
-    STACK_SKIP_WITHOUT("qemu-img");
-    Scratch scratch;
+    SKIP_WITHOUT("qemu-img");
+    ScratchDir scratch;
     auto make = [&](const std::string& name, const std::vector<std::string>& args) {
         std::vector<std::string> argv{"qemu-img", "create", "-q"};
         argv.insert(argv.end(), args.begin(), args.end());
@@ -153,8 +155,8 @@ TEST_CASE("kvm: image headers agree with qemu-img info", "[kvm][image][qemu-img]
 
 TEST_CASE("kvm inspect --pid: a running QEMU with an iothread, a backing chain and virtio-scsi",
           "[kvm][qemu]") {
-    STACK_SKIP_WITHOUT("qemu-img", "qemu-system-x86_64");
-    Scratch scratch;
+    SKIP_WITHOUT("qemu-img", "qemu-system-x86_64");
+    ScratchDir scratch;
     const std::string base = scratch / "base.qcow2";
     const std::string top = scratch / "top.qcow2";
     const std::string raw = scratch / "data.raw";
@@ -172,7 +174,7 @@ TEST_CASE("kvm inspect --pid: a running QEMU with an iothread, a backing chain a
     qemu.wait_ready();
 
     auto run = run_iodiag({"kvm", "inspect", "--pid", std::to_string(qemu.pid), "--json"});
-    REQUIRE(run.code == 0);
+    REQUIRE(run.exit_code == 0);
     json report = json::parse(run.out);
     CHECK(report["source"] == "pid");
     CHECK(report["pid"] == qemu.pid);
@@ -218,23 +220,23 @@ TEST_CASE("kvm inspect --pid: a running QEMU with an iothread, a backing chain a
 
     // A copy of /proc/PID/cmdline describes the same disks.
     const std::string copy = scratch / "cmdline";
-    std::ofstream(copy, std::ios::binary) << slurp("/proc/" + std::to_string(qemu.pid) + "/cmdline");   // st_size is 0 in /proc
+    std::ofstream(copy, std::ios::binary) << read_text("/proc/" + std::to_string(qemu.pid) + "/cmdline");   // st_size is 0 in /proc
     auto from_file = run_iodiag({"kvm", "inspect", "--cmdline", copy, "--json"});
-    REQUIRE(from_file.code == 0);
+    REQUIRE(from_file.exit_code == 0);
     json copied = json::parse(from_file.out);
     CHECK(copied["source"] == "cmdline");
     CHECK(copied["threads"].is_null());
     CHECK(copied["disks"] == report["disks"]);
 
     auto text = run_iodiag({"kvm", "inspect", "--pid", std::to_string(qemu.pid)});
-    REQUIRE(text.code == 0);
+    REQUIRE(text.exit_code == 0);
     CHECK_THAT(text.out, Catch::StartsWith("VM itest (from pid " + std::to_string(qemu.pid) + "): 2 vCPUs"));
     CHECK_THAT(text.out, Catch::Contains("  iothread  IO iothread0 ("));
     CHECK_THAT(text.out, Catch::Contains("  backing  " + base + "  qcow2 (image header)"));
 }
 
 TEST_CASE("kvm inspect: a pid that is not QEMU", "[kvm][qemu]") {
-    STACK_SKIP_WITHOUT("sleep");
+    SKIP_WITHOUT("sleep");
     auto sleeper = spawn({{"sleep", "30"}});
     REQUIRE(sleeper);
     struct Reap {
@@ -245,61 +247,61 @@ TEST_CASE("kvm inspect: a pid that is not QEMU", "[kvm][qemu]") {
         }
     } reap{*sleeper};
     auto run = run_iodiag({"kvm", "inspect", "--pid", std::to_string(*sleeper)});
-    CHECK(run.code == 3);
+    CHECK(run.exit_code == 3);
     CHECK_THAT(run.err, Catch::StartsWith("iodiag: error: pid " + std::to_string(*sleeper) + " (sleep) is not QEMU: it runs sleep\n"));
     CHECK_THAT(run.err, Catch::Contains("hint: find QEMU processes with: pgrep -a qemu"));
 }
 
 TEST_CASE("kvm inspect: bad input files and what is still reported", "[kvm][cli]") {
-    Scratch scratch;
+    ScratchDir scratch;
     auto write = [&](const std::string& name, const std::string& text) {
         std::ofstream(scratch / name, std::ios::binary) << text;
         return scratch / name;
     };
 
-    CHECK(run_iodiag({"kvm", "inspect"}).code == 2);
-    CHECK(run_iodiag({"kvm"}).code == 2);
-    CHECK(run_iodiag({"kvm", "inspect", "--pid", "1", "--cmdline", "x"}).code == 2);
+    CHECK(run_iodiag({"kvm", "inspect"}).exit_code == 2);
+    CHECK(run_iodiag({"kvm"}).exit_code == 2);
+    CHECK(run_iodiag({"kvm", "inspect", "--pid", "1", "--cmdline", "x"}).exit_code == 2);
 
     auto missing = run_iodiag({"kvm", "inspect", "--cmdline", "/no/such/file"});
-    CHECK(missing.code == 4);
+    CHECK(missing.exit_code == 4);
     CHECK(missing.err == "iodiag: error: no such file: /no/such/file\n");
 
     auto not_qemu = run_iodiag({"kvm", "inspect", "--cmdline", write("ls.sh", "ls -l /\n")});
-    CHECK(not_qemu.code == 3);
+    CHECK(not_qemu.exit_code == 3);
     CHECK_THAT(not_qemu.err, Catch::Contains("ls.sh: no QEMU command in the text (first word: ls)"));
 
     auto quote = run_iodiag({"kvm", "inspect", "--cmdline", write("q.sh", "qemu-system-x86_64 -drive 'file=/x\n")});
-    CHECK(quote.code == 3);
+    CHECK(quote.exit_code == 3);
     CHECK_THAT(quote.err, Catch::Contains("unterminated ' quote"));
 
     auto bad_json = run_iodiag({"kvm", "inspect", "--cmdline", write("j.sh", "qemu-kvm -blockdev '{\"driver\":'\n")});
-    CHECK(bad_json.code == 3);
+    CHECK(bad_json.exit_code == 3);
     CHECK_THAT(bad_json.err, Catch::Contains("-blockdev: not valid JSON"));
 
     auto empty = run_iodiag({"kvm", "inspect", "--cmdline", write("empty", "\n")});
-    CHECK(empty.code == 3);
+    CHECK(empty.exit_code == 3);
     CHECK_THAT(empty.err, Catch::Contains("is empty"));
 
     auto xml = run_iodiag({"kvm", "inspect", "--domxml", write("bad.xml", "<domain><devices></domain>")});
-    CHECK(xml.code == 3);
+    CHECK(xml.exit_code == 3);
     CHECK_THAT(xml.err, Catch::Contains("the domain XML does not parse"));
-    CHECK(run_iodiag({"kvm", "inspect", "--domxml", "/no/such.xml"}).code == 4);
+    CHECK(run_iodiag({"kvm", "inspect", "--domxml", "/no/such.xml"}).exit_code == 4);
 
     // Images that do not exist: everything else is still reported, and the chain says why.
     auto absent = run_iodiag({"kvm", "inspect", "--cmdline", kData + "libvirt-db1.cmdline", "--json"});
-    REQUIRE(absent.code == 0);
+    REQUIRE(absent.exit_code == 0);
     json report = json::parse(absent.out);
     CHECK(report["disks"].size() == 2);
     CHECK(report["disks"][0]["chain"][0]["error"] == "image /var/lib/libvirt/images/db1.qcow2 does not exist");
     CHECK(report["disks"][0]["host_stack"].is_null());
     auto xml_ok = run_iodiag({"kvm", "inspect", "--domxml", kData + "libvirt-db1.xml"});
-    CHECK(xml_ok.code == 0);
+    CHECK(xml_ok.exit_code == 0);
     CHECK_THAT(xml_ok.out, Catch::Contains("rbd:rbd-pool/db1-logs (host ceph-mon1)  raw (domain XML)  [not a local file (rbd): header not read]"));
 }
 
 TEST_CASE("kvm inspect --model: a busy workload turns the iothread rule into a warning", "[kvm][cli]") {
-    Scratch scratch;
+    ScratchDir scratch;
     model::WorkloadModel busy;
     busy.target.pid = 7;
     busy.target.comm = "fio";
@@ -312,7 +314,7 @@ TEST_CASE("kvm inspect --model: a busy workload turns the iothread rule into a w
 
     auto run = run_iodiag({"kvm", "inspect", "--cmdline", kData + "libvirt-web1.log", "--model", scratch / "model.json",
                            "--json"});
-    REQUIRE(run.code == 0);
+    REQUIRE(run.exit_code == 0);
     json report = json::parse(run.out);
     bool warned = false;
     for (const auto& finding : report["findings"])
@@ -324,5 +326,5 @@ TEST_CASE("kvm inspect --model: a busy workload turns the iothread rule into a w
     CHECK(warned);
 
     auto no_model = run_iodiag({"kvm", "inspect", "--cmdline", kData + "libvirt-web1.log", "--model", "/no/model.json"});
-    CHECK(no_model.code == 4);
+    CHECK(no_model.exit_code == 4);
 }

@@ -20,8 +20,8 @@
 using namespace iodiag;
 using namespace iodiag::stack;
 using iodiag::test::must_run;
-using iodiag::test::run_iodiag;
-using iodiag::test::Scratch;
+using iodiag::testing::run_iodiag;
+using iodiag::testing::ScratchDir;
 using json = nlohmann::json;
 
 namespace {
@@ -104,11 +104,11 @@ bool cpuinfo_says_guest() {
 }  // namespace
 
 TEST_CASE("stack: ext4, xfs and btrfs on a loop device over a file", "[stack][loop]") {
-    STACK_SKIP_UNLESS_ROOT("losetup, mkfs and mount");
+    SKIP_UNLESS_ROOT("losetup, mkfs and mount");
     for (const std::string fstype : {"ext4", "xfs", "btrfs"}) {
         SECTION(fstype) {
-            STACK_SKIP_WITHOUT("losetup", "truncate", "mount", mkfs_command(fstype, "").front());
-            Scratch scratch;
+            SKIP_WITHOUT("losetup", "truncate", "mount", mkfs_command(fstype, "").front());
+            ScratchDir scratch;
             const std::string image = scratch / "backing.img";
             make_image(image);
             LoopDevice loop(image, false);
@@ -140,7 +140,7 @@ TEST_CASE("stack: ext4, xfs and btrfs on a loop device over a file", "[stack][lo
 
             // The binary, as JSON and as text.
             auto run = run_iodiag({"stack", "--path", file, "--json"});
-            REQUIRE(run.code == 0);
+            REQUIRE(run.exit_code == 0);
             auto out = json::parse(run.out);
             CHECK(out["target"]["path"] == file);
             CHECK(out["stack"]["mount"]["fstype"] == fstype);
@@ -153,7 +153,7 @@ TEST_CASE("stack: ext4, xfs and btrfs on a loop device over a file", "[stack][lo
             CHECK(loop_finding);   // losetup without --direct-io
 
             auto text = run_iodiag({"stack", "--path", file});
-            REQUIRE(text.code == 0);
+            REQUIRE(text.exit_code == 0);
             CHECK_THAT(text.out, Catch::Contains("mount " + mounted.dir + "  " + fstype + " on " + loop.path));
             CHECK_THAT(text.out, Catch::Contains("└─ " + loop.name() + "  "));
             CHECK_THAT(text.out, Catch::Contains("backing file " + image));
@@ -162,9 +162,9 @@ TEST_CASE("stack: ext4, xfs and btrfs on a loop device over a file", "[stack][lo
 }
 
 TEST_CASE("stack: a partition of a partitioned loop device", "[stack][loop]") {
-    STACK_SKIP_UNLESS_ROOT("losetup, sfdisk, mkfs and mount");
-    STACK_SKIP_WITHOUT("losetup", "truncate", "sfdisk", "mkfs.ext4", "mount");
-    Scratch scratch;
+    SKIP_UNLESS_ROOT("losetup, sfdisk, mkfs and mount");
+    SKIP_WITHOUT("losetup", "truncate", "sfdisk", "mkfs.ext4", "mount");
+    ScratchDir scratch;
     const std::string image = scratch / "disk.img";
     make_image(image);
     must_run({"sh", "-c", "printf 'label: dos\\n,,L\\n' | sfdisk -q \"$0\"", image});
@@ -196,9 +196,9 @@ TEST_CASE("stack: a partition of a partitioned loop device", "[stack][loop]") {
 }
 
 TEST_CASE("stack --pid: a process's files on a loop file system, grouped", "[stack][loop]") {
-    STACK_SKIP_UNLESS_ROOT("losetup, mkfs and mount");
-    STACK_SKIP_WITHOUT("losetup", "truncate", "mkfs.ext4", "mount", "sh", "sleep");
-    Scratch scratch;
+    SKIP_UNLESS_ROOT("losetup, mkfs and mount");
+    SKIP_WITHOUT("losetup", "truncate", "mkfs.ext4", "mount", "sh", "sleep");
+    ScratchDir scratch;
     const std::string image = scratch / "backing.img";
     make_image(image);
     LoopDevice loop(image, false);
@@ -209,7 +209,7 @@ TEST_CASE("stack --pid: a process's files on a loop file system, grouped", "[sta
     Holder holder(file);
 
     auto run = run_iodiag({"stack", "--pid", std::to_string(holder.pid), "--json"});
-    REQUIRE(run.code == 0);
+    REQUIRE(run.exit_code == 0);
     auto out = json::parse(run.out);
     CHECK(out["stack"]["pid"] == holder.pid);
     CHECK(out["stack"]["comm"] == "sleep");
@@ -225,13 +225,13 @@ TEST_CASE("stack --pid: a process's files on a loop file system, grouped", "[sta
     CHECK(found);
 
     auto text = run_iodiag({"stack", "--pid", std::to_string(holder.pid)});
-    REQUIRE(text.code == 0);
+    REQUIRE(text.exit_code == 0);
     CHECK_THAT(text.out, Catch::Contains(mounted.dir + ": 1 file\n  fd 3    " + file + "  [r]\n"));
 }
 
 TEST_CASE("stack: this machine's root disk and virtualization", "[stack][live]") {
     auto run = run_iodiag({"stack", "--path", "/", "--json"});
-    REQUIRE(run.code == 0);
+    REQUIRE(run.exit_code == 0);
     auto out = json::parse(run.out);
     CHECK(out["stack"]["mount"]["mount_point"] == "/");
     const bool guest = cpuinfo_says_guest();
@@ -251,7 +251,7 @@ TEST_CASE("stack: this machine's root disk and virtualization", "[stack][live]")
 
 TEST_CASE("stack: pseudo file systems and bad input", "[stack][live]") {
     auto proc = run_iodiag({"stack", "--path", "/proc/self/status", "--json"});
-    REQUIRE(proc.code == 0);
+    REQUIRE(proc.exit_code == 0);
     auto out = json::parse(proc.out);
     CHECK(out["stack"]["fs_kind"] == "kernel");
     CHECK(out["stack"]["devices"].empty());
@@ -259,26 +259,26 @@ TEST_CASE("stack: pseudo file systems and bad input", "[stack][live]") {
 
     if (access("/dev/shm", F_OK) == 0) {
         auto shm = run_iodiag({"stack", "--path", "/dev/shm"});
-        REQUIRE(shm.code == 0);
+        REQUIRE(shm.exit_code == 0);
         CHECK_THAT(shm.out, Catch::Contains("tmpfs keeps files in memory"));
     }
 
     auto missing = run_iodiag({"stack", "--path", "/no/such/path"});
-    CHECK(missing.code == 4);
+    CHECK(missing.exit_code == 4);
     CHECK(missing.err == "iodiag: error: no such file or directory: /no/such/path\n");
 
     auto no_pid = run_iodiag({"stack", "--pid", "999999999"});
-    CHECK(no_pid.code == 4);
+    CHECK(no_pid.exit_code == 4);
     CHECK_THAT(no_pid.err, Catch::StartsWith("iodiag: error: no process with pid 999999999\n"));
 
     auto both = run_iodiag({"stack", "--path", "/", "--pid", "1"});
-    CHECK(both.code == 2);
+    CHECK(both.exit_code == 2);
     auto neither = run_iodiag({"stack"});
-    CHECK(neither.code == 2);
+    CHECK(neither.exit_code == 2);
     CHECK_THAT(neither.err, Catch::Contains("give exactly one of --path PATH or --pid PID"));
 
     auto bad_root = run_iodiag({"stack", "--path", "/", "--root", "/no/such/root"});
-    CHECK(bad_root.code == 2);
+    CHECK(bad_root.exit_code == 2);
 }
 
 TEST_CASE("stack --pid: an unreadable /proc entry", "[stack][live]") {
@@ -292,7 +292,7 @@ TEST_CASE("stack --pid: an unreadable /proc entry", "[stack][live]") {
         return;
     }
     auto run = run_iodiag({"stack", "--pid", "1"});
-    CHECK(run.code == 5);
+    CHECK(run.exit_code == 5);
     CHECK_THAT(run.err, Catch::StartsWith("iodiag: error: cannot read /proc/1/fd/"));
     CHECK_THAT(run.err, Catch::Contains("or inspect a path it uses: iodiag stack --path PATH\n"));
 }

@@ -9,15 +9,6 @@
 using namespace iodiag;
 using namespace iodiag::testing;
 
-#define SKIP_WITHOUT(...)                                                        \
-    do {                                                                         \
-        std::string missing = missing_tools({__VA_ARGS__});                      \
-        if (!missing.empty()) {                                                  \
-            WARN("skipped: not installed: " << missing);                         \
-            return;                                                              \
-        }                                                                        \
-    } while (0)
-
 namespace {
 
 // auto prefers bpf where it loads: these tests are about the strace source.

@@ -9,7 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "temp_dir.hpp"
+#include "support/support.hpp"
 #include "wizard/diagnose.hpp"
 #include "wizard/engine.hpp"
 #include "wizard/prompter.hpp"
@@ -78,9 +78,9 @@ Session new_session(const std::string& dir, const Playbook& playbook) {
 
 // A session over the test playbook, run straight through with a fake runner.
 struct BatchRun {
-    testing::TempDir dir;
+    testing::ScratchDir dir;
     Playbook playbook = test_playbook();
-    Session session = new_session(dir.path.string(), playbook);
+    Session session = new_session(dir.path().string(), playbook);
     std::ostringstream out;
     FakeRunner runner;
     FakeFacts facts;
@@ -95,9 +95,9 @@ struct BatchRun {
 }  // namespace
 
 TEST_CASE("batch run: defaults, answers, skipped conditions, failures recorded and the rest goes on", "[wizard][engine]") {
-    testing::TempDir dir;
+    testing::ScratchDir dir;
     const Playbook playbook = test_playbook();
-    Session session = new_session(dir.path.string(), playbook);
+    Session session = new_session(dir.path().string(), playbook);
     std::ostringstream out;
     BatchPrompter prompter(ordered_json{{"model.duration", "2s"}, {"reproduce.max_size", "64m"}}, out);
     FakeRunner runner;
@@ -119,7 +119,7 @@ TEST_CASE("batch run: defaults, answers, skipped conditions, failures recorded a
     CHECK(session.find("model")->outputs == std::vector<std::string>{"model.out"});
     CHECK_THAT(out.str(), Catch::Contains("working on model") && Catch::Contains("summary of model"));
 
-    auto saved = load_session(dir.path.string());
+    auto saved = load_session(dir.path().string());
     REQUIRE(saved);
     CHECK(saved->finished);
     CHECK(saved->find("latency")->state == StepState::failed);
@@ -156,9 +156,9 @@ TEST_CASE("a bad answer fails its step with the reason", "[wizard][engine]") {
 }
 
 TEST_CASE("interactive: skip a step, redo one, quit and resume at the first unfinished step", "[wizard][engine]") {
-    testing::TempDir dir;
+    testing::ScratchDir dir;
     const Playbook playbook = test_playbook();
-    Session session = new_session(dir.path.string(), playbook);
+    Session session = new_session(dir.path().string(), playbook);
     FakeRunner runner;
     FakeFacts facts;
     {
@@ -177,7 +177,7 @@ TEST_CASE("interactive: skip a step, redo one, quit and resume at the first unfi
         CHECK(session.find("report")->state == StepState::todo);
         CHECK_THAT(out.str(), Catch::Contains("[x]") && Catch::Contains("How long [5s]") && Catch::Contains("How long [3s]"));
     }
-    auto saved = load_session(dir.path.string());
+    auto saved = load_session(dir.path().string());
     REQUIRE(saved);
     CHECK_FALSE(saved->finished);
     CHECK(saved->first_unfinished() == 4);
@@ -195,14 +195,14 @@ TEST_CASE("interactive: skip a step, redo one, quit and resume at the first unfi
 }
 
 TEST_CASE("a step killed while running is run again on resume", "[wizard][engine]") {
-    testing::TempDir dir;
+    testing::ScratchDir dir;
     const Playbook playbook = test_playbook();
-    Session session = new_session(dir.path.string(), playbook);
+    Session session = new_session(dir.path().string(), playbook);
     session.find("model")->state = StepState::done;
     session.find("guest")->state = StepState::skipped;
     session.find("latency")->state = StepState::running;  // what a kill -9 leaves
     REQUIRE(save_session(session));
-    auto saved = load_session(dir.path.string());
+    auto saved = load_session(dir.path().string());
     REQUIRE(saved);
     CHECK(saved->first_unfinished() == 2);
     std::ostringstream out;
@@ -215,9 +215,9 @@ TEST_CASE("a step killed while running is run again on resume", "[wizard][engine
 }
 
 TEST_CASE("resume refuses finished sessions and sessions of another machine or version", "[wizard][session]") {
-    testing::TempDir dir;
+    testing::ScratchDir dir;
     const Playbook playbook = test_playbook();
-    Session session = new_session(dir.path.string(), playbook);
+    Session session = new_session(dir.path().string(), playbook);
     CHECK(check_resumable(session));
     session.finished = true;
     auto finished = check_resumable(session);
@@ -236,31 +236,31 @@ TEST_CASE("resume refuses finished sessions and sessions of another machine or v
 }
 
 TEST_CASE("session.json round-trips and is refused when garbled", "[wizard][session]") {
-    testing::TempDir dir;
+    testing::ScratchDir dir;
     const Playbook playbook = test_playbook();
-    Session session = new_session(dir.path.string(), playbook);
+    Session session = new_session(dir.path().string(), playbook);
     session.find("model")->summary = {"a", "b"};
     REQUIRE(save_session(session));
-    auto loaded = load_session(dir.path.string());
+    auto loaded = load_session(dir.path().string());
     REQUIRE(loaded);
     CHECK(loaded->find("model")->summary == std::vector<std::string>{"a", "b"});
     CHECK(loaded->playbook_source == playbook.source);
-    CHECK_FALSE(std::filesystem::exists(dir.path / "session.json.tmp"));
+    CHECK_FALSE(std::filesystem::exists(dir.path() / "session.json.tmp"));
 
-    std::ofstream(dir.path / "session.json") << R"({"schema": 7})";
-    auto future = load_session(dir.path.string());
+    std::ofstream(dir.path() / "session.json") << R"({"schema": 7})";
+    auto future = load_session(dir.path().string());
     REQUIRE_FALSE(future);
     CHECK_THAT(future.error().message, Catch::Contains("schema 7"));
-    std::ofstream(dir.path / "session.json") << "{ half";
-    CHECK_FALSE(load_session(dir.path.string()));
-    auto none = load_session((dir.path / "nowhere").string());
+    std::ofstream(dir.path() / "session.json") << "{ half";
+    CHECK_FALSE(load_session(dir.path().string()));
+    auto none = load_session((dir.path() / "nowhere").string());
     REQUIRE_FALSE(none);
     CHECK(none.error().kind == ErrorKind::not_found);
 }
 
 TEST_CASE("a new session folder is refused where a session already is", "[wizard][session]") {
-    testing::TempDir dir;
-    auto made = make_session_dir((dir.path / "s1").string());
+    testing::ScratchDir dir;
+    auto made = make_session_dir((dir.path() / "s1").string());
     REQUIRE(made);
     std::ofstream(std::filesystem::path(*made) / "session.json") << "{}";
     auto again = make_session_dir(*made);
@@ -269,8 +269,8 @@ TEST_CASE("a new session folder is refused where a session already is", "[wizard
 }
 
 TEST_CASE("answers files: values, targets and their checks", "[wizard][answers]") {
-    testing::TempDir dir;
-    const auto path = (dir.path / "answers.json").string();
+    testing::ScratchDir dir;
+    const auto path = (dir.path() / "answers.json").string();
     std::ofstream(path) << R"({"target": {"pid": 42}, "duration": "3s", "model.duration": "9s", "min": 5})";
     auto answers = load_answers(path);
     REQUIRE(answers);
@@ -328,8 +328,8 @@ TEST_CASE("the terminal target picker takes a number from the list, a pid or a c
 }
 
 TEST_CASE("busiest_processes finds a process that is doing IO now", "[wizard][processes]") {
-    testing::TempDir dir;
-    const auto path = dir.path / "busy";
+    testing::ScratchDir dir;
+    const auto path = dir.path() / "busy";
     // This test's own writes are left out (iodiag leaves itself out), so a child does them.
     const pid_t child = fork();
     REQUIRE(child >= 0);

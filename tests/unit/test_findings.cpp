@@ -9,7 +9,7 @@
 #include "model/workload_model.hpp"
 #include "report/findings.hpp"
 #include "report/report.hpp"
-#include "temp_dir.hpp"
+#include "support/support.hpp"
 #include "wizard/playbook.hpp"
 #include "wizard/session.hpp"
 
@@ -199,11 +199,11 @@ TEST_CASE("the catalogue has at least 15 rules with unique ids", "[report][findi
 }
 
 TEST_CASE("a report is built from a session folder alone", "[report]") {
-    testing::TempDir dir;
+    testing::ScratchDir dir;
     auto playbook = wizard::find_playbook("slow-process");
     REQUIRE(playbook);
     wizard::Session session;
-    session.dir = dir.path.string();
+    session.dir = dir.path().string();
     session.tool_version = IODIAG_VERSION;
     session.playbook_name = playbook->name;
     session.playbook_source = playbook->source;
@@ -216,11 +216,11 @@ TEST_CASE("a report is built from a session folder alone", "[report]") {
             record.state = wizard::StepState::done;
             record.outputs = {"model.json"};
             record.summary = {"two groups"};
-            std::ofstream(dir.path / "model.json") << planted_model().dump();
+            std::ofstream(dir.path() / "model.json") << planted_model().dump();
         } else if (step.id == "stack") {
             record.state = wizard::StepState::done;
             record.outputs = {"stack.json"};
-            std::ofstream(dir.path / "stack.json") << planted_stack(false).dump();
+            std::ofstream(dir.path() / "stack.json") << planted_stack(false).dump();
         } else if (step.id == "latency") {
             record.state = wizard::StepState::failed;
             record.reason = "latency needs the bpf source";
@@ -229,7 +229,7 @@ TEST_CASE("a report is built from a session folder alone", "[report]") {
     }
     REQUIRE(wizard::save_session(session));
 
-    auto written = report::write_report(dir.path.string());
+    auto written = report::write_report(dir.path().string());
     REQUIRE(written);
     CHECK(written->files.size() == 3);
     const auto& r = written->report;
@@ -242,12 +242,12 @@ TEST_CASE("a report is built from a session folder alone", "[report]") {
     const std::string md = report::render_markdown(r);
     CHECK_THAT(md, Catch::Contains("# iodiag findings: pid 42 (db)") && Catch::Contains("Next step:") &&
                        Catch::Contains("latency needs the bpf source"));
-    for (const char* name : {"report.md", "report.json", "report.html"}) CHECK(std::filesystem::exists(dir.path / name));
+    for (const char* name : {"report.md", "report.json", "report.html"}) CHECK(std::filesystem::exists(dir.path() / name));
 
-    auto one = report::write_report(dir.path.string(), (dir.path / "x.html").string(), report::Format::html);
+    auto one = report::write_report(dir.path().string(), (dir.path() / "x.html").string(), report::Format::html);
     REQUIRE(one);
     CHECK(one->files.size() == 1);
-    auto none = report::write_report((dir.path / "nowhere").string());
+    auto none = report::write_report((dir.path() / "nowhere").string());
     REQUIRE_FALSE(none);
     CHECK(none.error().kind == ErrorKind::not_found);
 }

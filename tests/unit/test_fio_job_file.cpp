@@ -7,23 +7,13 @@
 #include <sstream>
 
 #include "fio/job_file.hpp"
-#include "temp_dir.hpp"
+#include "support/support.hpp"
 
 using namespace iodiag;
 using namespace iodiag::fio;
 namespace fs = std::filesystem;
-using iodiag::testing::TempDir;
-
-namespace {
-
-std::string slurp(const fs::path& path) {
-    std::ifstream in(path);
-    std::stringstream text;
-    text << in.rdbuf();
-    return text.str();
-}
-
-}  // namespace
+using iodiag::testing::read_text;
+using iodiag::testing::ScratchDir;
 
 TEST_CASE("a job file renders options with their comments in a column", "[fio][job]") {
     JobFile job;
@@ -116,21 +106,21 @@ TEST_CASE("is_safe_job_value keeps comments and new lines out of values", "[fio]
 }
 
 TEST_CASE("write_file_atomically replaces the file whole and leaves no temp", "[fio][job]") {
-    TempDir dir;
-    const fs::path path = dir.path / "job.fio";
+    ScratchDir dir;
+    const fs::path path = dir.path() / "job.fio";
     REQUIRE(write_file_atomically(path.string(), "[a]\nbs=4k\n"));
-    CHECK(slurp(path) == "[a]\nbs=4k\n");
+    CHECK(read_text(path) == "[a]\nbs=4k\n");
     REQUIRE(write_file_atomically(path.string(), "[b]\n"));
-    CHECK(slurp(path) == "[b]\n");
+    CHECK(read_text(path) == "[b]\n");
     size_t entries = 0;
-    for ([[maybe_unused]] const auto& e : fs::directory_iterator(dir.path)) ++entries;
+    for ([[maybe_unused]] const auto& e : fs::directory_iterator(dir.path())) ++entries;
     CHECK(entries == 1);
 }
 
 TEST_CASE("write_file_atomically fails cleanly where it cannot write", "[fio][job]") {
-    TempDir dir;
-    auto missing = write_file_atomically((dir.path / "no" / "such" / "job.fio").string(), "x");
+    ScratchDir dir;
+    auto missing = write_file_atomically((dir.path() / "no" / "such" / "job.fio").string(), "x");
     REQUIRE_FALSE(missing);
     CHECK(missing.error().kind == ErrorKind::output);
-    CHECK_FALSE(fs::exists(dir.path / "no"));
+    CHECK_FALSE(fs::exists(dir.path() / "no"));
 }

@@ -6,12 +6,12 @@
 #include <vector>
 
 #include "fio/iolog_replay.hpp"
-#include "temp_dir.hpp"
+#include "support/support.hpp"
 
 using namespace iodiag;
 using namespace iodiag::fio;
 namespace fs = std::filesystem;
-using iodiag::testing::TempDir;
+using iodiag::testing::ScratchDir;
 
 namespace {
 
@@ -27,10 +27,10 @@ std::string fixture(const char* name) { return std::string(IODIAG_TEST_DATA) + "
 }  // namespace
 
 TEST_CASE("a strace log becomes one fio v3 iolog per thread, in microseconds", "[fio][replay]") {
-    TempDir dir;
+    ScratchDir dir;
     Placement p;
-    p.path = dir.path.string();
-    auto plan = build_replay({fixture("fio_psync_o_ttt_T_y.log"), p, (dir.path / "iologs").string(), false});
+    p.path = dir.path().string();
+    auto plan = build_replay({fixture("fio_psync_o_ttt_T_y.log"), p, (dir.path() / "iologs").string(), false});
     REQUIRE(plan);
     REQUIRE(plan->threads.size() == 1);
     const ReplayThread& t = plan->threads[0];
@@ -42,7 +42,7 @@ TEST_CASE("a strace log becomes one fio v3 iolog per thread, in microseconds", "
     CHECK(t.direct);  // opened O_DIRECT
     REQUIRE(plan->files.size() == 1);
     CHECK(plan->files[0].traced == "/tmp/st/tfile");
-    CHECK(plan->files[0].replayed == (dir.path / "replay-0-tfile").string());
+    CHECK(plan->files[0].replayed == (dir.path() / "replay-0-tfile").string());
     CHECK(plan->files[0].extent == 3891200 + 4096);
     CHECK(plan->footprint == 3895296);
 
@@ -71,10 +71,10 @@ TEST_CASE("a strace log becomes one fio v3 iolog per thread, in microseconds", "
 }
 
 TEST_CASE("libaio threads replay with libaio at the depth they reached", "[fio][replay]") {
-    TempDir dir;
+    ScratchDir dir;
     Placement p;
-    p.path = dir.path.string();
-    auto plan = build_replay({fixture("fio_libaio_o_tt_T_yy.log"), p, (dir.path / "iologs").string(), true});
+    p.path = dir.path().string();
+    auto plan = build_replay({fixture("fio_libaio_o_tt_T_yy.log"), p, (dir.path() / "iologs").string(), true});
     REQUIRE(plan);
     REQUIRE(plan->threads.size() == 1);
     CHECK(plan->threads[0].engine == "libaio");
@@ -86,12 +86,12 @@ TEST_CASE("libaio threads replay with libaio at the depth they reached", "[fio][
 }
 
 TEST_CASE("files bigger than the placement are scaled and their offsets wrap", "[fio][replay]") {
-    TempDir dir;
+    ScratchDir dir;
     Placement p;
-    p.path = dir.path.string();
+    p.path = dir.path().string();
     p.capacity = 1 << 20;  // the trace touches ~3.7 MiB
     p.capacity_why = "--max-size 1m";
-    auto plan = build_replay({fixture("fio_psync_o_ttt_T_y.log"), p, (dir.path / "iologs").string(), false});
+    auto plan = build_replay({fixture("fio_psync_o_ttt_T_y.log"), p, (dir.path() / "iologs").string(), false});
     REQUIRE(plan);
     CHECK(plan->files[0].size == 1 << 20);
     REQUIRE(plan->warnings.size() == 1);
@@ -109,15 +109,15 @@ TEST_CASE("files bigger than the placement are scaled and their offsets wrap", "
 }
 
 TEST_CASE("a log with no file IO cannot be replayed", "[fio][replay]") {
-    TempDir dir;
+    ScratchDir dir;
     Placement p;
-    p.path = dir.path.string();
-    const std::string log = (dir.path / "empty.log").string();
+    p.path = dir.path().string();
+    const std::string log = (dir.path() / "empty.log").string();
     std::ofstream(log) << "123  01:00:00.000000 getpid() = 123 <0.000010>\n";
-    auto plan = build_replay({log, p, (dir.path / "iologs").string(), false});
+    auto plan = build_replay({log, p, (dir.path() / "iologs").string(), false});
     REQUIRE_FALSE(plan);
     CHECK(plan.error().kind == ErrorKind::no_io);
 
-    auto missing = build_replay({(dir.path / "nope.log").string(), p, (dir.path / "iologs2").string(), false});
+    auto missing = build_replay({(dir.path() / "nope.log").string(), p, (dir.path() / "iologs2").string(), false});
     REQUIRE_FALSE(missing);
 }

@@ -6,24 +6,24 @@
 #include <fstream>
 
 #include "fio/safety.hpp"
-#include "temp_dir.hpp"
+#include "support/support.hpp"
 
 using namespace iodiag;
 using namespace iodiag::fio;
 namespace fs = std::filesystem;
-using iodiag::testing::TempDir;
+using iodiag::testing::ScratchDir;
 
 namespace {
 
 }  // namespace
 
 TEST_CASE("a directory target gets a new marked scratch directory inside it", "[fio][safety]") {
-    TempDir dir;
-    auto target = resolve_target({dir.path.string(), false});
+    ScratchDir dir;
+    auto target = resolve_target({dir.path().string(), false});
     REQUIRE(target);
     CHECK(target->kind == TargetKind::scratch_dir);
     CHECK(target->created);
-    CHECK(fs::path(target->path).parent_path() == dir.path);
+    CHECK(fs::path(target->path).parent_path() == dir.path());
     CHECK(fs::path(target->path).filename().string().rfind("iodiag-scratch-", 0) == 0);
     CHECK(is_scratch_dir(target->path));
     CHECK(target->free_bytes > 0);
@@ -52,21 +52,21 @@ TEST_CASE("a directory target gets a new marked scratch directory inside it", "[
 }
 
 TEST_CASE("a path that does not exist becomes the scratch directory", "[fio][safety]") {
-    TempDir dir;
-    auto target = resolve_target({(dir.path / "new").string(), false});
+    ScratchDir dir;
+    auto target = resolve_target({(dir.path() / "new").string(), false});
     REQUIRE(target);
-    CHECK(target->path == (dir.path / "new").string());
+    CHECK(target->path == (dir.path() / "new").string());
     CHECK(target->created);
     CHECK(is_scratch_dir(target->path));
 
-    auto orphan = resolve_target({(dir.path / "no" / "parent").string(), false});
+    auto orphan = resolve_target({(dir.path() / "no" / "parent").string(), false});
     REQUIRE_FALSE(orphan);
     CHECK(orphan.error().kind == ErrorKind::not_found);
 }
 
 TEST_CASE("an existing file iodiag did not create is refused unless destructive", "[fio][safety]") {
-    TempDir dir;
-    const fs::path file = dir.path / "precious.db";
+    ScratchDir dir;
+    const fs::path file = dir.path() / "precious.db";
     std::ofstream(file) << "data";
     auto refused = resolve_target({file.string(), false});
     REQUIRE_FALSE(refused);
@@ -82,10 +82,10 @@ TEST_CASE("an existing file iodiag did not create is refused unless destructive"
 }
 
 TEST_CASE("a symlink in a scratch directory is judged by where it points", "[fio][safety]") {
-    TempDir dir;
-    auto scratch = resolve_target({dir.path.string(), false});
+    ScratchDir dir;
+    auto scratch = resolve_target({dir.path().string(), false});
     REQUIRE(scratch);
-    const fs::path outside = dir.path / "outside.db";
+    const fs::path outside = dir.path() / "outside.db";
     std::ofstream(outside) << "data";
     const fs::path link = fs::path(scratch->path) / "link";
     fs::create_symlink(outside, link);
@@ -139,13 +139,13 @@ TEST_CASE("placement is capped by --max-size, free space and device size", "[fio
 }
 
 TEST_CASE("ScratchGuard removes a scratch directory a failed run created", "[fio][safety]") {
-    TempDir dir;
-    auto target = resolve_target({(dir.path / "s").string(), false});
+    ScratchDir dir;
+    auto target = resolve_target({(dir.path() / "s").string(), false});
     REQUIRE(target);
     { ScratchGuard guard(*target); }
     CHECK_FALSE(fs::exists(target->path));
 
-    target = resolve_target({(dir.path / "t").string(), false});
+    target = resolve_target({(dir.path() / "t").string(), false});
     REQUIRE(target);
     {
         ScratchGuard guard(*target);

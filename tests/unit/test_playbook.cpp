@@ -3,7 +3,7 @@
 #include <filesystem>
 #include <fstream>
 
-#include "temp_dir.hpp"
+#include "support/support.hpp"
 #include "wizard/playbook.hpp"
 
 using namespace iodiag;
@@ -119,14 +119,14 @@ TEST_CASE("a broken playbook gets one message naming the file, the step and the 
 }
 
 TEST_CASE("playbook files: not JSON, missing, unknown name", "[wizard][playbook]") {
-    testing::TempDir dir;
-    const auto path = (dir.path / "broken.json").string();
+    testing::ScratchDir dir;
+    const auto path = (dir.path() / "broken.json").string();
     std::ofstream(path) << "{ \"schema\": 1, ";
     auto broken = wizard::load_playbook_file(path);
     REQUIRE_FALSE(broken);
     CHECK_THAT(broken.error().message, Catch::Contains(path) && Catch::Contains("not valid JSON"));
 
-    auto missing = wizard::find_playbook((dir.path / "nope.json").string());
+    auto missing = wizard::find_playbook((dir.path() / "nope.json").string());
     REQUIRE_FALSE(missing);
     CHECK(missing.error().kind == ErrorKind::not_found);
 
@@ -137,13 +137,13 @@ TEST_CASE("playbook files: not JSON, missing, unknown name", "[wizard][playbook]
 }
 
 TEST_CASE("a copied and edited playbook runs from its file", "[wizard][playbook]") {
-    testing::TempDir dir;
+    testing::ScratchDir dir;
     auto original = wizard::find_playbook("slow-process");
     REQUIRE(original);
     auto doc = original->source;
     doc["name"] = "my-copy";
     doc["steps"].erase(doc["steps"].begin() + 1);  // without the stack step
-    const auto path = (dir.path / "my-copy.json").string();
+    const auto path = (dir.path() / "my-copy.json").string();
     std::ofstream(path) << doc.dump(2);
     auto copy = wizard::find_playbook(path);
     REQUIRE(copy);

@@ -15,12 +15,12 @@
 
 #include "trace/io_event.hpp"
 #include "trace/proc_fd.hpp"
-#include "temp_dir.hpp"
+#include "support/support.hpp"
 
 using namespace iodiag;
 using namespace iodiag::trace;
 namespace fs = std::filesystem;
-using iodiag::testing::TempDir;
+using iodiag::testing::ScratchDir;
 
 namespace {
 
@@ -47,9 +47,9 @@ void make_fixture(const fs::path& root) {
 }  // namespace
 
 TEST_CASE("ProcFs reads a fixture tree", "[proc_fd]") {
-    TempDir dir;
-    make_fixture(dir.path);
-    ProcFs proc(dir.path.string());
+    ScratchDir dir;
+    make_fixture(dir.path());
+    ProcFs proc(dir.path().string());
 
     CHECK(proc.exists(42));
     CHECK_FALSE(proc.exists(7));
@@ -79,10 +79,10 @@ TEST_CASE("ProcFs reads a fixture tree", "[proc_fd]") {
 }
 
 TEST_CASE("ProcFs: a missing fdinfo leaves the flags unknown", "[proc_fd]") {
-    TempDir dir;
-    make_fixture(dir.path);
-    fs::remove(dir.path / "proc" / "42" / "fdinfo" / "3");
-    auto fd = ProcFs(dir.path.string()).fd(42, 3);
+    ScratchDir dir;
+    make_fixture(dir.path());
+    fs::remove(dir.path() / "proc" / "42" / "fdinfo" / "3");
+    auto fd = ProcFs(dir.path().string()).fd(42, 3);
     REQUIRE(fd);
     CHECK(fd->target == "/data/db/table.ibd");
     CHECK(fd->open_flags == 0);
@@ -90,9 +90,9 @@ TEST_CASE("ProcFs: a missing fdinfo leaves the flags unknown", "[proc_fd]") {
 }
 
 TEST_CASE("ProcFs errors say what is missing", "[proc_fd]") {
-    TempDir dir;
-    make_fixture(dir.path);
-    ProcFs proc(dir.path.string());
+    ScratchDir dir;
+    make_fixture(dir.path());
+    ProcFs proc(dir.path().string());
 
     auto gone = proc.fds(7);
     REQUIRE_FALSE(gone);
@@ -107,15 +107,15 @@ TEST_CASE("ProcFs errors say what is missing", "[proc_fd]") {
 }
 
 TEST_CASE("ProcFs: unreadable fd folder is a permission error with a hint", "[proc_fd]") {
-    TempDir dir;
-    make_fixture(dir.path);
-    fs::permissions(dir.path, fs::perms::owner_all | fs::perms::group_exec | fs::perms::others_exec);
-    fs::path fd_dir = dir.path / "proc" / "42" / "fd";
+    ScratchDir dir;
+    make_fixture(dir.path());
+    fs::permissions(dir.path(), fs::perms::owner_all | fs::perms::group_exec | fs::perms::others_exec);
+    fs::path fd_dir = dir.path() / "proc" / "42" / "fd";
     fs::permissions(fd_dir, fs::perms::none);
 
     // Root reads a mode-000 folder anyway: look as nobody, from a child process.
     auto kind_seen = [&]() -> int {
-        auto fds = ProcFs(dir.path.string()).fds(42);
+        auto fds = ProcFs(dir.path().string()).fds(42);
         if (fds) return 100;
         if (fds.error().hint.find("ptrace_scope") == std::string::npos) return 101;
         return static_cast<int>(fds.error().kind);
@@ -141,8 +141,8 @@ TEST_CASE("ProcFs: unreadable fd folder is a permission error with a hint", "[pr
 }
 
 TEST_CASE("ProcFs reads the real /proc/self", "[proc_fd]") {
-    TempDir dir;
-    const std::string path = (dir.path / "appended").string();
+    ScratchDir dir;
+    const std::string path = (dir.path() / "appended").string();
     int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
     REQUIRE(fd >= 0);
     REQUIRE(write(fd, "0123456789", 10) == 10);

@@ -37,25 +37,6 @@ void write(const fs::path& path, const std::string& text) {
 
 }  // namespace
 
-TempRoot::TempRoot() {
-    std::string templ = (fs::temp_directory_path() / "iodiag-stack-XXXXXX").string();
-    if (!mkdtemp(templ.data())) throw std::runtime_error("mkdtemp failed");
-    path = templ;
-}
-
-TempRoot::~TempRoot() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-}
-
-std::string read_text(const fs::path& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) throw std::runtime_error("cannot read " + path.string());
-    std::stringstream text;
-    text << in.rdbuf();
-    return text.str();
-}
-
 void build_tree(const fs::path& root, const std::string& description) {
     std::istringstream in(description);
     std::string line;

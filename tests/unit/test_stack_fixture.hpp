@@ -20,15 +20,14 @@
 
 #include <nlohmann/json.hpp>
 
+#include "support/support.hpp"
+
 namespace iodiag::test {
 
 // A temporary folder, removed with everything in it.
 struct TempRoot {
-    std::filesystem::path path;
-    TempRoot();
-    ~TempRoot();
-    TempRoot(const TempRoot&) = delete;
-    TempRoot& operator=(const TempRoot&) = delete;
+    testing::ScratchDir scratch;
+    const std::filesystem::path& path = scratch.path();
     std::string str() const { return path.string(); }
 };
 
@@ -40,7 +39,7 @@ struct FixtureTree : TempRoot {
     explicit FixtureTree(const std::string& name);
 };
 
-std::string read_text(const std::filesystem::path& path);
+using testing::read_text;
 
 // A qcow2 image header as QEMU lays it out: fields, header extensions (backing format), the backing
 // file name at offset 512; 1 KiB in all.

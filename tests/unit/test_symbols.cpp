@@ -4,14 +4,14 @@
 #include <catch2/catch.hpp>
 #include <fstream>
 
-#include "temp_dir.hpp"
+#include "support/support.hpp"
 #include "trace/symbols.hpp"
 
 using namespace iodiag;
 
 TEST_CASE("kernel symbols: the function an address falls in, with the offset, data symbols ignored", "[symbols]") {
-    testing::TempDir dir;
-    const auto path = (dir.path / "kallsyms").string();
+    testing::ScratchDir dir;
+    const auto path = (dir.path() / "kallsyms").string();
     std::ofstream(path) << "ffffffff81000000 T _stext\n"
                            "ffffffff81000100 t io_schedule\n"
                            "ffffffff81000180 D some_data\n"
@@ -27,13 +27,13 @@ TEST_CASE("kernel symbols: the function an address falls in, with the offset, da
 }
 
 TEST_CASE("kernel symbols: a kallsyms without addresses (not root) names nothing", "[symbols]") {
-    testing::TempDir dir;
-    const auto path = (dir.path / "kallsyms").string();
+    testing::ScratchDir dir;
+    const auto path = (dir.path() / "kallsyms").string();
     std::ofstream(path) << "0000000000000000 T _stext\n0000000000000000 T vfs_read\n";
     trace::KernelSymbols symbols(path);
     CHECK(symbols.size() == 0);
     CHECK(symbols.name(0xffffffff81000000) == "0xffffffff81000000");
-    CHECK(trace::KernelSymbols((dir.path / "missing").string()).size() == 0);
+    CHECK(trace::KernelSymbols((dir.path() / "missing").string()).size() == 0);
 }
 
 TEST_CASE("process symbols: a libc function of this process by name, with its library", "[symbols]") {
