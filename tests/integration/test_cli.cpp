@@ -16,6 +16,7 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
+#include "cli/exit_codes.hpp"
 #include "common/subprocess.hpp"
 #include "support/run_iodiag.hpp"
 #include "support/support.hpp"
@@ -235,6 +236,27 @@ TEST_CASE("attaching without permission exits 5 with a hint", "[cli]") {
     CHECK(run.exit_code == 5);
     CHECK(contains(run.err, "hint: run as root or set kernel.yama.ptrace_scope=0"));
     CHECK_FALSE(fs::exists("/tmp/iodiag-nobody.json"));
+}
+
+TEST_CASE("model --source strace on a process the user may not trace exits with the permission code", "[cli][strace]") {
+    SKIP_WITHOUT("strace", "sleep");
+    SKIP_UNLESS_NOBODY_RUNS_IODIAG();
+    ScratchDir dir;
+    fs::permissions(dir.path(), fs::perms::all);  // nobody may write the model: the check before tracing passes
+    auto target = spawn({{"sleep", "30"}});
+    REQUIRE(target);
+    CommandOutput run = run_iodiag({"model", "--source", "strace", "--pid", std::to_string(*target), "-d", "2s", "-o",
+                                    dir / "model.json"},
+                                   as_nobody());
+    kill(*target, SIGKILL);
+    wait_for(*target);
+    // Its /proc/PID/fd, read at attach time, is closed to nobody before strace could try: either
+    // refusal names the pid and says what to do.
+    CHECK(run.exit_code == cli::kExitPermission);
+    CHECK(contains(run.err, "iodiag: error: "));
+    CHECK(contains(run.err, std::to_string(*target)));
+    CHECK(contains(run.err, "hint: run as root or set kernel.yama.ptrace_scope=0"));
+    CHECK_FALSE(fs::exists(dir / "model.json"));
 }
 
 TEST_CASE("demo traces two job groups", "[cli][demo]") {
