@@ -4,6 +4,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <sstream>
 
 #include <nlohmann/json.hpp>
@@ -26,6 +27,25 @@ nlohmann::json read_json(const fs::path& path) {
     return nlohmann::json::parse(text.str());
 }
 
+// Runs `vm-lab.sh MODE` with a 2 s depth1 probe in `dir`; nullopt when a prerequisite is missing.
+// Exit 2 with "missing: ..." is the lab's missing prerequisite (qemu, busybox, the kernel package);
+// any other failure, a shell syntax error's exit 2 included, fails the test.
+std::optional<CommandOutput> run_lab(const std::string& mode, const std::vector<std::string>& options,
+                                     const ScratchDir& dir) {
+    std::vector<std::string> argv = {"bash", kLab, mode, "--workdir", dir.path().string(), "--probe", "depth1",
+                                     "--runtime", "2", "--iodiag", IODIAG_BINARY};
+    argv.insert(argv.end(), options.begin(), options.end());
+    auto run = run_capture(argv);
+    REQUIRE(run);
+    INFO(run->out << run->err);
+    if (run->exit_code == 2 && run->err.find("missing: ") != std::string::npos) {
+        WARN("skipped: " + run->err);
+        return std::nullopt;
+    }
+    REQUIRE(run->exit_code == 0);
+    return *run;
+}
+
 }  // namespace
 
 TEST_CASE("kvm lab: a TCG guest's depth1 probe is slower than the host's", "[kvm_lab][fio]") {
@@ -35,19 +55,7 @@ TEST_CASE("kvm lab: a TCG guest's depth1 probe is slower than the host's", "[kvm
     };
     for (const auto& config : matrix) {
         ScratchDir dir;
-        std::vector<std::string> argv = {"bash", kLab, "run", "--workdir", dir.path().string(), "--probe", "depth1",
-                                         "--runtime", "2", "--iodiag", IODIAG_BINARY};
-        argv.insert(argv.end(), config.begin(), config.end());
-        auto run = run_capture(argv);
-        REQUIRE(run);
-        INFO(run->out << run->err);
-        // Exit 2 with "missing: ..." is the lab's missing prerequisite (qemu, busybox, the kernel
-        // package); any other failure, a shell syntax error's exit 2 included, fails the test.
-        if (run->exit_code == 2 && run->err.find("missing: ") != std::string::npos) {
-            WARN("skipped: " + run->err);
-            return;
-        }
-        REQUIRE(run->exit_code == 0);
+        if (!run_lab("run", config, dir)) return;
         auto guest = read_json(dir.path() / "guest.json");
         CHECK(guest["probe"] == "depth1");
         CHECK(guest["ios"].get<double>() > 0);
@@ -70,17 +78,9 @@ TEST_CASE("kvm lab: kvm trace follows the guest's requests from the vCPU's kick 
     };
     for (const auto& config : matrix) {
         ScratchDir dir;
-        std::vector<std::string> argv = {"bash", kLab, "guest", "--trace", "--workdir", dir.path().string(), "--probe",
-                                         "depth1", "--runtime", "2", "--iodiag", IODIAG_BINARY};
-        argv.insert(argv.end(), config.args.begin(), config.args.end());
-        auto run = run_capture(argv);
-        REQUIRE(run);
-        INFO(run->out << run->err);
-        if (run->exit_code == 2 && run->err.find("missing: ") != std::string::npos) {
-            WARN("skipped: " + run->err);
-            return;
-        }
-        REQUIRE(run->exit_code == 0);
+        std::vector<std::string> options = {"--trace"};
+        options.insert(options.end(), config.args.begin(), config.args.end());
+        if (!run_lab("guest", options, dir)) return;
         const auto guest = read_json(dir.path() / "guest.json");
         const auto trace = read_json(dir.path() / "trace.json");
         INFO(trace.dump(1));
