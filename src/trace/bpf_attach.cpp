@@ -1,8 +1,11 @@
 #include "trace/bpf_attach.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+
+#include <fmt/format.h>
 
 #if IODIAG_HAVE_BPF
 #include <bpf/bpf.h>
@@ -11,31 +14,64 @@
 
 namespace iodiag::trace {
 
-std::string_view variant_name(BpfVariant variant) {
-    switch (variant) {
-    case BpfVariant::tp_btf: return "tp_btf";
-    case BpfVariant::raw_tp: return "raw_tp";
-    case BpfVariant::tracepoint: return "tracepoint";
-    }
-    return "?";
-}
-
 Result<BpfVariant> pick_variant(const BpfFeatures& features, std::string_view tracer) {
-    // IODIAG_BPF_VARIANT forces one variant (to test each, or to step around a kernel's bug).
-    if (const char* forced = std::getenv("IODIAG_BPF_VARIANT"); forced && *forced) {
-        const std::string_view want = forced;
-        for (BpfVariant v : {BpfVariant::tp_btf, BpfVariant::raw_tp, BpfVariant::tracepoint})
-            if (want == variant_name(v)) return v;
-        return fail(ErrorKind::usage,
-                    "IODIAG_BPF_VARIANT=" + std::string(want) + " is not a BPF variant",
-                    "use tp_btf, raw_tp or tracepoint, or unset it");
-    }
-    if (features.tp_btf) return BpfVariant::tp_btf;
-    if (features.raw_tp) return BpfVariant::raw_tp;
-    if (features.tracepoint) return BpfVariant::tracepoint;
+    for (BpfVariant v : kAllVariants)
+        if (features.has(v)) return v;
     return fail(ErrorKind::unsupported,
                 std::string(tracer) + ": no attach kind works on this kernel (" + features.summary() + ")",
                 "run with -vv to see libbpf's messages, or use --source strace");
+}
+
+Result<std::optional<BpfVariant>> forced_variant() {
+    // To test each variant, or to step around a kernel's bug.
+    const char* forced = std::getenv("IODIAG_BPF_VARIANT");
+    if (!forced || !*forced) return std::nullopt;
+    const std::string_view want = forced;
+    for (BpfVariant v : kAllVariants)
+        if (want == variant_name(v)) return v;
+    return fail(ErrorKind::usage, "IODIAG_BPF_VARIANT=" + std::string(want) + " is not a BPF variant",
+                "use tp_btf, raw_tp or tracepoint, or unset it");
+}
+
+Result<VariantPlan> plan_variants(const BpfFeatures& features, std::span<const BpfVariant> has,
+                                  std::optional<BpfVariant> forced, std::string_view tracer) {
+    VariantPlan plan;
+    const auto has_variant = [&](BpfVariant v) { return std::find(has.begin(), has.end(), v) != has.end(); };
+    if (forced && has_variant(*forced)) {
+        plan.order = {*forced};
+        plan.forced = true;
+        return plan;
+    }
+    if (forced)
+        plan.note = fmt::format("IODIAG_BPF_VARIANT={} does not apply: the {} tracer has no {} programs",
+                                variant_name(*forced), tracer, variant_name(*forced));
+    for (BpfVariant v : has)
+        if (features.has(v) || !features.probed_variant(v)) plan.order.push_back(v);
+    if (plan.order.empty())
+        return fail(ErrorKind::unsupported,
+                    std::string(tracer) + ": none of its attach kinds works on this kernel (" + features.summary() + ")",
+                    "run with -vv to see libbpf's messages, or use --source strace");
+    return plan;
+}
+
+Status fail_on_purpose(std::string_view tracer, BpfVariant variant) {
+    const char* list = std::getenv("IODIAG_BPF_FAIL_VARIANT");
+    if (!list || !*list) return {};
+    std::string_view rest = list;
+    while (!rest.empty()) {
+        const size_t comma = rest.find(',');
+        std::string_view item = rest.substr(0, comma);
+        rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
+        if (const size_t colon = item.find(':'); colon != std::string_view::npos) {
+            if (item.substr(0, colon) != tracer) continue;
+            item = item.substr(colon + 1);
+        }
+        if (item == variant_name(variant))
+            return fail(ErrorKind::unsupported,
+                        fmt::format("made to fail by the test hook IODIAG_BPF_FAIL_VARIANT={}", list),
+                        "unset IODIAG_BPF_FAIL_VARIANT");
+    }
+    return {};
 }
 
 Error load_error(std::string_view tracer, int err) {

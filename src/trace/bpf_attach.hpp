@@ -6,6 +6,8 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -20,12 +22,34 @@ struct bpf_link;
 
 namespace iodiag::trace {
 
-enum class BpfVariant : uint8_t { tp_btf, raw_tp, tracepoint };
-
-std::string_view variant_name(BpfVariant variant);
-
-// The fastest variant `features` allows; unsupported (naming `tracer`) when none attaches.
+// The fastest variant `features` allows; unsupported (naming `tracer`) when none attaches. The
+// bpf source hands each tracer features narrowed to the one variant it tries (BpfFeatures::only).
 Result<BpfVariant> pick_variant(const BpfFeatures& features, std::string_view tracer);
+
+// IODIAG_BPF_VARIANT=tp_btf|raw_tp|tracepoint: the variant the user forces (nullopt: unset or
+// empty); another value is a usage error.
+Result<std::optional<BpfVariant>> forced_variant();
+
+// The variants one tracer tries, in order, until one loads and attaches.
+struct VariantPlan {
+    std::vector<BpfVariant> order;
+    bool forced = false;  // IODIAG_BPF_VARIANT chose it: no fallback
+    std::string note;     // why a forced variant does not apply to this tracer ("" when it does)
+};
+
+// Unforced: each variant the tracer `has` (in its order of preference: tp_btf > raw_tp >
+// tracepoint) that the feature probe did not see fail; one not probed is tried (its load is the
+// probe). Forced: that variant alone when the tracer has it; a tracer without it (the syscall
+// tracer has no classic tracepoint programs) plans as unforced and says so in `note`.
+// Unsupported (naming `tracer`) when nothing is left to try.
+Result<VariantPlan> plan_variants(const BpfFeatures& features, std::span<const BpfVariant> has,
+                                  std::optional<BpfVariant> forced, std::string_view tracer);
+
+// Test hook: IODIAG_BPF_FAIL_VARIANT, a comma-separated list of VARIANT or TRACER:VARIANT
+// ("tp_btf", "syscalls:tp_btf,block:raw_tp"), makes the bpf source's load of those variants fail
+// on purpose, so tests can prove the per-tracer fallback without a kernel that breaks. Returns
+// the failure to report when `tracer`'s `variant` is listed.
+Status fail_on_purpose(std::string_view tracer, BpfVariant variant);
 
 // Before load: autoload only the programs of `variant`.
 void select_variant(bpf_object* object, BpfVariant variant);

@@ -21,6 +21,38 @@
 
 namespace iodiag::trace {
 
+namespace {
+
+// Per BpfVariant, in its order: its name, its probe bit, its BpfFeatures flag.
+struct VariantInfo {
+    std::string_view name;
+    uint32_t attach_bit;
+    bool BpfFeatures::*flag;
+};
+constexpr VariantInfo kVariantInfo[] = {
+    {"tp_btf", IODIAG_ATTACH_TP_BTF, &BpfFeatures::tp_btf},
+    {"raw_tp", IODIAG_ATTACH_RAW_TP, &BpfFeatures::raw_tp},
+    {"tracepoint", IODIAG_ATTACH_TRACEPOINT, &BpfFeatures::tracepoint},
+};
+
+const VariantInfo& info(BpfVariant variant) { return kVariantInfo[static_cast<size_t>(variant)]; }
+
+}  // namespace
+
+std::string_view variant_name(BpfVariant variant) { return info(variant).name; }
+
+bool BpfFeatures::has(BpfVariant variant) const { return this->*info(variant).flag; }
+
+bool BpfFeatures::probed_variant(BpfVariant variant) const { return (probed & info(variant).attach_bit) != 0; }
+
+BpfFeatures BpfFeatures::only(BpfVariant variant) const {
+    BpfFeatures one = *this;
+    for (const VariantInfo& v : kVariantInfo) one.*v.flag = false;
+    one.*info(variant).flag = true;
+    one.probed |= info(variant).attach_bit;
+    return one;
+}
+
 std::string BpfFeatures::summary() const {
     std::string have, lack, unknown;
     auto add = [&](bool ok, uint32_t bit, const char* name) {

@@ -9,10 +9,21 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 #include "common/result.hpp"
 
 namespace iodiag::trace {
+
+// How a tracer's programs hook the kernel's tracepoints; every tracer object carries its programs
+// once per variant it has (bpf_program section prefixes tp_btf/, raw_tp/, tracepoint/).
+enum class BpfVariant : uint8_t { tp_btf, raw_tp, tracepoint };
+
+inline constexpr BpfVariant kAllVariants[] = {BpfVariant::tp_btf, BpfVariant::raw_tp, BpfVariant::tracepoint};
+// The variants of a tracer that carries no classic tracepoint programs (syscalls, offcpu).
+inline constexpr BpfVariant kBtfAndRawVariants[] = {BpfVariant::tp_btf, BpfVariant::raw_tp};
+
+std::string_view variant_name(BpfVariant variant);
 
 // true = loads and attaches here; false = does not, or was not probed (see `probed`).
 struct BpfFeatures {
@@ -23,6 +34,12 @@ struct BpfFeatures {
     bool fentry = false;
     uint32_t probed = 0;      // IODIAG_ATTACH_* bits of the kinds actually tried
     std::string summary() const;  // e.g. "tp_btf (not: kprobe; not probed: raw_tp tracepoint fentry)"
+    // Whether `variant` attaches here; false also when it was not probed (the probe stops at the
+    // first kind that works), which probed_variant tells apart.
+    bool has(BpfVariant variant) const;
+    bool probed_variant(BpfVariant variant) const;
+    // These features with only `variant` on: what a tracer is given to load that variant.
+    BpfFeatures only(BpfVariant variant) const;
 };
 
 // Fails (unsupported / permission) when BPF cannot be used at all: built without BPF, not root

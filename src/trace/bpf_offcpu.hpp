@@ -20,6 +20,7 @@ public:
     BpfOffcpuTracer& operator=(const BpfOffcpuTracer&) = delete;
 
     std::string_view name() const override { return "offcpu"; }
+    std::span<const BpfVariant> variants() const override { return kBtfAndRawVariants; }
     Status load(const BpfTarget& target, const BpfFeatures& features) override;
     Status attach() override;
     uint64_t poll(EventSink& sink, FileTable& files) override;  // refreshes the processes' maps

@@ -12,6 +12,8 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <functional>
+#include <mutex>
 #include <optional>
 #include <string_view>
 #include <thread>
@@ -20,6 +22,7 @@
 #include <spdlog/spdlog.h>
 
 #include "common/subprocess.hpp"
+#include "trace/bpf_attach.hpp"
 #include "trace/bpf_features.hpp"
 #include "trace/bpf_block.hpp"
 #include "trace/bpf_offcpu.hpp"
@@ -48,20 +51,78 @@ constexpr milliseconds kLivenessInterval{500};
 constexpr milliseconds kStopGrace{5000};
 
 struct TracerSlot {
-    std::unique_ptr<BpfTracer> tracer;
+    std::function<std::unique_ptr<BpfTracer>()> make;  // a fresh tracer: a variant's retry needs one
     bool required = false;  // the trace cannot go on without it; others are skipped, with a warning
+    std::unique_ptr<BpfTracer> tracer;
     bool loaded = false;
+    std::string outcome;  // for the run's detail: "syscalls (tp_btf)", "block (raw_tp; tp_btf failed: ...)"
 };
+
+template <class Tracer, class... Args>
+TracerSlot slot(bool required, Args... args) {
+    TracerSlot s;
+    s.make = [=] { return std::make_unique<Tracer>(args...); };
+    s.required = required;
+    s.tracer = s.make();
+    return s;
+}
 
 // The tracers a bpf trace runs, in load order: one line per tracer.
 std::vector<TracerSlot> make_tracers(const BpfOptions& options) {
     std::vector<TracerSlot> tracers;
-    tracers.push_back({std::make_unique<BpfSyscalls>(), true});
-    tracers.push_back({std::make_unique<BpfUringTracer>(), false});
-    tracers.push_back({std::make_unique<BpfBlockTracer>(), false});
+    tracers.push_back(slot<BpfSyscalls>(true));
+    tracers.push_back(slot<BpfUringTracer>(false));
+    tracers.push_back(slot<BpfBlockTracer>(false));
     if (options.offcpu || options.wakers)
-        tracers.push_back({std::make_unique<BpfOffcpuTracer>(options.offcpu_min_ns, options.wakers), true});
+        tracers.push_back(slot<BpfOffcpuTracer>(true, options.offcpu_min_ns, options.wakers));
     return tracers;
+}
+
+// Loads `variant` of the slot's tracer (fresh: not loaded before). Classic tracepoints need tracefs.
+Status load_variant(TracerSlot& slot, const BpfTarget& target, const BpfFeatures& features, BpfVariant variant) {
+    if (auto hook = fail_on_purpose(slot.tracer->name(), variant); !hook) return hook;
+    if (variant == BpfVariant::tracepoint) {
+        static std::mutex mounting;  // tracers load in parallel: one mount
+        std::lock_guard lock(mounting);
+        if (auto tracefs = ensure_tracefs(); !tracefs) return tracefs;
+    }
+    return slot.tracer->load(target, features.only(variant));
+}
+
+// Attaches the slot's tracer, whose load of plan.order[0] ran already (`first`); when that fails
+// to load or attach, retries the plan's next variants, each with a fresh tracer, until one works.
+// The error names each variant's failure; the slot's outcome says which variant it ended on.
+Status attach_with_fallback(TracerSlot& slot, const BpfTarget& target, const BpfFeatures& features,
+                            const VariantPlan& plan, Status first) {
+    const std::string name(slot.tracer->name());
+    std::string failures;
+    for (size_t i = 0; i < plan.order.size(); ++i) {
+        const BpfVariant variant = plan.order[i];
+        if (i > 0) {
+            slot.tracer->detach();
+            slot.tracer = slot.make();
+        }
+        Status status = i == 0 ? std::move(first) : load_variant(slot, target, features, variant);
+        if (status) status = slot.tracer->attach();
+        if (status) {
+            slot.outcome = fmt::format("{} ({}{}{})", name, variant_name(variant), failures.empty() ? "" : "; ",
+                                       failures);
+            return {};
+        }
+        failures += fmt::format("{}{} failed: {}", failures.empty() ? "" : "; ", variant_name(variant),
+                                status.error().message);
+        if (i + 1 == plan.order.size())
+            return fail(status.error().kind,
+                        fmt::format("{}: {} ({})", name,
+                                    plan.forced ? "the variant IODIAG_BPF_VARIANT forces failed"
+                                                : "every BPF variant failed",
+                                    failures),
+                        plan.forced ? "unset IODIAG_BPF_VARIANT to let the tracer fall back to another variant"
+                                    : status.error().hint);
+        spdlog::warn("bpf: the {} tracer's {} programs failed ({}); trying {}", name, variant_name(variant),
+                     status.error().message, variant_name(plan.order[i + 1]));
+    }
+    return fail(ErrorKind::internal, name + ": no BPF variant to try");
 }
 
 double ms_since(Clock::time_point start) {
@@ -323,40 +384,49 @@ struct BpfSource::Impl {
 #endif
     }
 
+    // Every tracer in the first variant of its plan (loads in parallel), then attached in order,
+    // each falling back on its own to its next variant when one fails (attach_with_fallback).
     Status load_tracers(const BpfFeatures& features) {
         BpfTarget target;
         target.tgid = static_cast<uint32_t>(tgid);
         target.children = options.children || !options.command.empty();
         target.targets_map_fd = targets.get();
+        auto forced = forced_variant();
+        if (!forced) return tl::unexpected(forced.error());
+        std::vector<Result<VariantPlan>> plans;
+        for (TracerSlot& slot : tracers) {
+            plans.push_back(plan_variants(features, slot.tracer->variants(), *forced, slot.tracer->name()));
+            if (plans.back() && !plans.back()->note.empty()) spdlog::warn("bpf: {}", plans.back()->note);
+        }
         // Loading is mostly libbpf parsing the kernel's BTF, once per object: in parallel it
-        // costs about one object's time on two cores. Attaching stays in order.
+        // costs about one object's time on two cores. Attaching (and any retry) stays in order.
         std::vector<Status> loads(tracers.size());
         {
             std::vector<std::thread> threads;
             for (size_t i = 0; i < tracers.size(); ++i)
-                threads.emplace_back([&, i] { loads[i] = tracers[i].tracer->load(target, features); });
+                if (plans[i])
+                    threads.emplace_back(
+                        [&, i] { loads[i] = load_variant(tracers[i], target, features, plans[i]->order.front()); });
             for (std::thread& thread : threads) thread.join();
         }
         std::string loaded, skipped;
         for (size_t i = 0; i < tracers.size(); ++i) {
             TracerSlot& slot = tracers[i];
-            BpfTracer& t = *slot.tracer;
-            Status status = loads[i];
-            if (status) status = t.attach();
+            Status status = plans[i] ? attach_with_fallback(slot, target, features, *plans[i], std::move(loads[i]))
+                                     : Status(tl::unexpected(plans[i].error()));
             if (!status) {
-                t.detach();
+                slot.tracer->detach();
                 if (slot.required) return status;
-                spdlog::warn("bpf: the {} tracer is left out: {}", t.name(), status.error().message);
-                skipped += fmt::format("{}{} ({})", skipped.empty() ? "" : ", ", t.name(),
-                                       status.error().message);
+                spdlog::warn("bpf: the {} tracer is left out: {}", slot.tracer->name(), status.error().message);
+                skipped += fmt::format("{}{}", skipped.empty() ? "" : ", ", status.error().message);
                 continue;
             }
             slot.loaded = true;
-            loaded += fmt::format("{}{}", loaded.empty() ? "" : ", ", t.name());
+            loaded += fmt::format("{}{}", loaded.empty() ? "" : ", ", slot.outcome);
         }
         attach_ms = ms_since(created);
-        detail = fmt::format("{}; tracers: {}; attached in {:.0f} ms", features.tp_btf ? "tp_btf" : "raw_tp",
-                             loaded, attach_ms);
+        detail = fmt::format("tracers: {}; attached in {:.0f} ms", loaded, attach_ms);
+        if (*forced) detail += fmt::format("; IODIAG_BPF_VARIANT={}", variant_name(**forced));
         if (!skipped.empty()) detail += "; not loaded: " + skipped;
         spdlog::info("bpf: {}", detail);
         return {};

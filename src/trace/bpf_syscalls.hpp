@@ -25,6 +25,7 @@ public:
     BpfSyscalls& operator=(const BpfSyscalls&) = delete;
 
     std::string_view name() const override { return "syscalls"; }
+    std::span<const BpfVariant> variants() const override { return kBtfAndRawVariants; }
     Status load(const BpfTarget& target, const BpfFeatures& features) override;
     Status attach() override;
     // After detach() this also hands over the libaio requests still waiting for a completion

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <string_view>
 
 #include "common/result.hpp"
@@ -24,6 +25,11 @@ class BpfTracer {
 public:
     virtual ~BpfTracer() = default;
     virtual std::string_view name() const = 0;
+    // The attach variants its BPF object carries, in order of preference. The bpf source loads
+    // the first that works here and falls back to the next when one fails to load or attach.
+    virtual std::span<const BpfVariant> variants() const { return kAllVariants; }
+    // Loads the variant `features` allows (the bpf source narrows them to one). Once per object:
+    // a retry with another variant uses a fresh tracer.
     virtual Status load(const BpfTarget& target, const BpfFeatures& features) = 0;
     virtual Status attach() = 0;
     // Drains what the kernel side buffered; never blocks. Returns events delivered.
