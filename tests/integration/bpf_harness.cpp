@@ -30,12 +30,14 @@ std::string bpf_unavailable() {
     return features ? std::string() : features.error().message;
 }
 
-std::string attach_problem(trace::BpfTracer& fresh) {
+std::string attach_problem(trace::BpfTracer& fresh, std::optional<trace::BpfVariant> variant) {
     auto features = trace::probe_bpf_features();
     if (!features) return features.error().message;
+    if (variant == trace::BpfVariant::tracepoint)
+        if (auto tracefs = trace::ensure_tracefs(); !tracefs) return tracefs.error().message;
     trace::BpfTarget self;
     self.tgid = static_cast<uint32_t>(::getpid());
-    Status status = fresh.load(self, *features);
+    Status status = fresh.load(self, variant ? features->only(*variant) : *features);
     if (status) status = fresh.attach();
     fresh.detach();
     return status ? std::string() : status.error().message;

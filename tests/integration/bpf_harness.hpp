@@ -27,8 +27,9 @@ std::string bpf_source_unusable();
 std::optional<uint32_t> whole_disk_under(const std::filesystem::path& path);
 
 // Why `fresh` (a tracer not loaded yet) cannot load and attach here, "" when it can; it is
-// detached again before returning.
-std::string attach_problem(trace::BpfTracer& fresh);
+// detached again before returning. With `variant`: that variant (classic tracepoints: tracefs
+// mounted first), else the one the kernel offers first.
+std::string attach_problem(trace::BpfTracer& fresh, std::optional<trace::BpfVariant> variant = std::nullopt);
 
 // Sends every event to each of `sinks`.
 class FanOut final : public trace::EventSink {
