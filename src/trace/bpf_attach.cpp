@@ -135,6 +135,7 @@ Status BpfLinks::attach(bpf_object* object, std::string_view tracer) {
                         "the kernel may lack this tracepoint; run with -vv for libbpf's messages");
         }
         links_.push_back(link);
+        program_fds_.push_back(bpf_program__fd(program));
     }
     return {};
 }
@@ -142,7 +143,22 @@ Status BpfLinks::attach(bpf_object* object, std::string_view tracer) {
 void BpfLinks::destroy() {
     for (bpf_link* link : links_) bpf_link__destroy(link);
     links_.clear();
+    program_fds_.clear();
 }
+
+ProgramTime BpfLinks::program_time() const {
+    ProgramTime sum;
+    for (int fd : program_fds_) {
+        bpf_prog_info info{};
+        uint32_t length = sizeof info;
+        if (fd < 0 || bpf_obj_get_info_by_fd(fd, &info, &length) != 0) continue;
+        sum.run_ns += info.run_time_ns;
+        sum.runs += info.run_cnt;
+    }
+    return sum;
+}
+
+int enable_program_stats() { return bpf_enable_stats(BPF_STATS_RUN_TIME); }
 
 Status sum_percpu_u64(const bpf_map* map, uint64_t* out, size_t words) {
     const int cpus = libbpf_num_possible_cpus();
@@ -175,6 +191,8 @@ std::vector<int32_t> traced_processes(const bpf_map* targets, int32_t first, siz
 #else
 
 void select_variant(bpf_object*, BpfVariant) {}
+ProgramTime BpfLinks::program_time() const { return {}; }
+int enable_program_stats() { return -1; }
 Status share_targets(bpf_map*, const BpfTarget&) { return {}; }
 Status fill_own_targets(bpf_map*, const BpfTarget&) { return {}; }
 Status BpfLinks::attach(bpf_object*, std::string_view tracer) {

@@ -75,10 +75,17 @@ public:
     Status attach(bpf_object* object, std::string_view tracer);
     void destroy();
     bool attached() const { return !links_.empty(); }
+    // The attached programs' statistics so far (read them before the object is destroyed).
+    ProgramTime program_time() const;
 
 private:
     std::vector<bpf_link*> links_;
+    std::vector<int> program_fds_;   // owned by the object, not by us
 };
+
+// Turns on the kernel's per-program run-time statistics while the returned fd is open (they go
+// back off when the last holder closes it: no sysctl is left changed); -1 where not allowed.
+int enable_program_stats();
 
 // Sums a one-element per-CPU array whose value is `words` u64 counters into `out`.
 Status sum_percpu_u64(const bpf_map* map, uint64_t* out, size_t words);

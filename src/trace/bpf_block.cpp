@@ -210,6 +210,8 @@ void BpfBlockTracer::collect_totals(model::ordered_json& totals) const {
     totals[std::string(name())] = std::move(out);
 }
 
+ProgramTime BpfBlockTracer::program_time() const { return impl_->links.program_time(); }
+
 uint64_t BpfBlockTracer::dropped() const {
     uint64_t lost = 0;
     for (const auto& [dev, t] : impl_->read_totals()) lost += t.dropped + t.untracked;  // missed completions are the kernel's, shown in the totals
@@ -232,6 +234,7 @@ Status BpfBlockTracer::attach() { return fail(ErrorKind::unsupported, "built wit
 uint64_t BpfBlockTracer::poll(EventSink&, FileTable&) { return 0; }
 void BpfBlockTracer::collect_totals(model::ordered_json&) const {}
 uint64_t BpfBlockTracer::dropped() const { return 0; }
+ProgramTime BpfBlockTracer::program_time() const { return {}; }
 void BpfBlockTracer::detach() {}
 Status BpfBlockTracer::add_device(uint32_t) { return fail(ErrorKind::unsupported, "built without BPF support"); }
 std::vector<uint32_t> BpfBlockTracer::devices() const { return {}; }

@@ -29,6 +29,7 @@ public:
     uint64_t poll(EventSink& sink, FileTable& files) override;
     void collect_totals(model::ordered_json& totals) const override;
     uint64_t dropped() const override;
+    ProgramTime program_time() const override;
     void detach() override;
 
     // Traces `dev` (kernel dev_t; a partition means its whole disk). After load.

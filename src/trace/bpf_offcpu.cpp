@@ -226,6 +226,8 @@ void BpfOffcpuTracer::collect_totals(model::ordered_json& totals) const {
     if (impl_->wakers) totals[std::string(name())]["wakeups"] = impl_->wakeups(kernel);
 }
 
+ProgramTime BpfOffcpuTracer::program_time() const { return impl_->links.program_time(); }
+
 uint64_t BpfOffcpuTracer::dropped() const {
     if (!impl_->loaded) return 0;
     iodiag_offcpu_counters c{};
@@ -247,6 +249,7 @@ Status BpfOffcpuTracer::attach() { return fail(ErrorKind::unsupported, "built wi
 uint64_t BpfOffcpuTracer::poll(EventSink&, FileTable&) { return 0; }
 void BpfOffcpuTracer::collect_totals(model::ordered_json&) const {}
 uint64_t BpfOffcpuTracer::dropped() const { return 0; }
+ProgramTime BpfOffcpuTracer::program_time() const { return {}; }
 void BpfOffcpuTracer::detach() {}
 
 #endif

@@ -28,6 +28,7 @@ public:
     //  "count", "kernel": [frame names, innermost first], "user": [...]}]}, most time first.
     void collect_totals(model::ordered_json& totals) const override;
     uint64_t dropped() const override;
+    ProgramTime program_time() const override;
     void detach() override;
 
 private:

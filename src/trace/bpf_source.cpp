@@ -311,6 +311,7 @@ struct BpfSource::Impl {
     HeldCommand held;
     int32_t tgid = 0;
     bool ran = false;
+    UniqueFd program_stats;   // the kernel counts our programs' run time while it is open
 
     ~Impl() {
         detach_all();
@@ -472,6 +473,8 @@ Result<std::unique_ptr<BpfSource>> BpfSource::start(const BpfOptions& options) {
     auto features = probe_bpf_features();
     if (!features) return tl::unexpected(features.error());
     if (auto status = m.create_targets_map(); !status) return tl::unexpected(status.error());
+    m.program_stats = UniqueFd(enable_program_stats());
+    if (m.program_stats.get() < 0) spdlog::debug("bpf: program run-time statistics cannot be enabled: {}", std::strerror(errno));
 
     m.signals.emplace();  // before fork: a Ctrl-C from now on ends the trace cleanly
     if (attach) {
@@ -565,6 +568,18 @@ Result<BpfRun> BpfSource::run(EventSink& sink, FileTable& files) {
         }
     }
 
+    // What the trace cost, from the kernel's statistics, read while the programs are still loaded.
+    if (m.program_stats.get() >= 0) {
+        ProgramTime cost;
+        for (const TracerSlot& slot : m.tracers) {
+            if (!slot.loaded) continue;
+            const ProgramTime t = slot.tracer->program_time();
+            cost.run_ns += t.run_ns;
+            cost.runs += t.runs;
+        }
+        run.totals["bpf_programs"] = {{"run_ns", cost.run_ns}, {"runs", cost.runs}};
+        m.program_stats.reset();
+    }
     // Nothing of ours stays attached past this point; then what the rings still hold.
     m.detach_all();
     run.records += m.poll_all(sink, files);

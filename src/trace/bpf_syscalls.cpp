@@ -697,6 +697,8 @@ void BpfSyscalls::collect_totals(model::ordered_json& totals) const {
     };
 }
 
+ProgramTime BpfSyscalls::program_time() const { return impl_->links.program_time(); }
+
 uint64_t BpfSyscalls::dropped() const {
     return impl_->counter(IODIAG_CNT_DROPPED);
 }
@@ -719,6 +721,7 @@ Status BpfSyscalls::attach() { return load({}, {}); }
 uint64_t BpfSyscalls::poll(EventSink&, FileTable&) { return 0; }
 void BpfSyscalls::collect_totals(model::ordered_json&) const {}
 uint64_t BpfSyscalls::dropped() const { return 0; }
+ProgramTime BpfSyscalls::program_time() const { return {}; }
 void BpfSyscalls::detach() {}
 
 #endif

@@ -33,6 +33,7 @@ public:
     uint64_t poll(EventSink& sink, FileTable& files) override;
     void collect_totals(model::ordered_json& totals) const override;
     uint64_t dropped() const override;
+    ProgramTime program_time() const override;
     void detach() override;
 
 private:

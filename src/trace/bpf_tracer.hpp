@@ -21,6 +21,13 @@ struct BpfTarget {
                                     // the bpf source; tracers reuse it (bpf_map__reuse_fd) before load
 };
 
+// The kernel's run-time statistics of a set of programs (bpf_enable_stats): how often they ran and
+// for how long, summed. Zero where statistics were not enabled.
+struct ProgramTime {
+    uint64_t run_ns = 0;
+    uint64_t runs = 0;
+};
+
 class BpfTracer {
 public:
     virtual ~BpfTracer() = default;
@@ -37,6 +44,8 @@ public:
     // Exact in-kernel counts (maps), under this tracer's name, for model.json's source.totals.
     virtual void collect_totals(model::ordered_json& totals) const = 0;
     virtual uint64_t dropped() const = 0;
+    // Its programs' run time so far, where the bpf source turned statistics on (before detach).
+    virtual ProgramTime program_time() const { return {}; }
     // Idempotent; the destructor calls it. Leaves no link or program of iodiag's behind.
     virtual void detach() = 0;
 };

@@ -335,6 +335,8 @@ void BpfUringTracer::collect_totals(model::ordered_json& totals) const {
     totals[std::string(name())] = std::move(out);
 }
 
+ProgramTime BpfUringTracer::program_time() const { return impl_->links.program_time(); }
+
 uint64_t BpfUringTracer::dropped() const {
     const iodiag_uring_totals t = impl_->read_totals();
     return t.dropped + t.untracked;
@@ -357,6 +359,7 @@ Status BpfUringTracer::attach() { return fail(ErrorKind::unsupported, "built wit
 uint64_t BpfUringTracer::poll(EventSink&, FileTable&) { return 0; }
 void BpfUringTracer::collect_totals(model::ordered_json&) const {}
 uint64_t BpfUringTracer::dropped() const { return 0; }
+ProgramTime BpfUringTracer::program_time() const { return {}; }
 void BpfUringTracer::detach() {}
 
 #endif

@@ -314,7 +314,25 @@ Result<ModelRun> build_model(const ModelRequest& request, Observer& observer) {
         }
         return fail(ErrorKind::no_io, seen, "trace longer, or check that the target reads or writes files");
     }
+    if (auto cost = tracing_cost(model)) observer.note(*cost);
     return run;
+}
+
+std::optional<std::string> tracing_cost(const model::WorkloadModel& model) {
+    const auto& totals = model.source.totals;
+    if (!totals.is_object() || !totals.contains("bpf_programs")) return std::nullopt;
+    const auto& programs = totals.at("bpf_programs");
+    const auto run_ns = programs.value("run_ns", uint64_t{0}), runs = programs.value("runs", uint64_t{0});
+    if (runs == 0) return std::nullopt;
+    std::string line = fmt::format("tracing cost: the BPF programs ran {} times, {:.0f} ns each, {:.1f} ms in all",
+                                   runs, static_cast<double>(run_ns) / static_cast<double>(runs),
+                                   static_cast<double>(run_ns) / 1e6);
+    if (model.source.events)
+        line += fmt::format(": {:.0f} ns per IO event", static_cast<double>(run_ns) / static_cast<double>(model.source.events));
+    if (model.duration_s > 0)
+        line += fmt::format(", {:.2f}% of one CPU over the {:.1f} s traced",
+                            100.0 * static_cast<double>(run_ns) / 1e9 / model.duration_s, model.duration_s);
+    return line + " (the kernel's run-time statistics, on only while tracing)";
 }
 
 }  // namespace iodiag::usecase

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "common/result.hpp"
@@ -36,5 +37,9 @@ Status validate_model_request(const ModelRequest& request);
 // Traces or reads, then classifies. The source chosen and any fallback are noted on `observer`.
 // no_io when the trace saw no file IO; aborted when a second Ctrl-C stopped it.
 Result<ModelRun> build_model(const ModelRequest& request, Observer& observer);
+
+// "tracing cost: the BPF programs ran N times, X ns each, ...: Y ns per IO event, Z% of one CPU",
+// from the bpf source's program statistics (source.totals.bpf_programs); nullopt without them.
+std::optional<std::string> tracing_cost(const model::WorkloadModel& model);
 
 }  // namespace iodiag::usecase

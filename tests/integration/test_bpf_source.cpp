@@ -360,3 +360,23 @@ TEST_CASE("bpf: auto falls back inside a pid namespace, and says why", "[bpf][au
     CHECK(m->source.kind != "bpf");
     CHECK(m->source.why.find("pid namespace") != std::string::npos);
 }
+
+TEST_CASE("bpf: model says what its programs cost and leaves the kernel's statistics as they were", "[bpf]") {
+    SKIP_UNLESS_BPF_SOURCE("fio");
+    ScratchDir dir;
+    const std::string before = read_text("/proc/sys/kernel/bpf_stats_enabled");
+    const auto job = write_fio_job(dir.path().string(), "[r]\nrw=randread\nbs=4k\nioengine=psync\nsize=8m\n", 1);
+    auto run = run_iodiag({"model", "--source", "bpf", "-o", (dir.path() / "model.json").string(), "--", "fio",
+                           "--output=/dev/null", job});
+    INFO(run.out << run.err);
+    REQUIRE(run.exit_code == 0);
+    CHECK(read_text("/proc/sys/kernel/bpf_stats_enabled") == before);
+    std::ifstream in(dir.path() / "model.json");
+    const auto model = nlohmann::json::parse(in);
+    const auto& programs = model.at("source").at("totals").at("bpf_programs");
+    const auto runs = programs.at("runs").get<uint64_t>();
+    // Every read enters and leaves the kernel through two of our programs.
+    CHECK(runs >= 2 * model.at("source").at("events").get<uint64_t>());
+    CHECK(programs.at("run_ns").get<uint64_t>() > runs);  // more than 1 ns a run
+    CHECK_THAT(run.err, Catch::Contains("tracing cost: the BPF programs ran") && Catch::Contains("ns per IO event"));
+}
