@@ -34,15 +34,26 @@ pid_t spawn_as_nobody(const std::vector<std::string>& argv, int in, int out, int
 }  // namespace
 
 CommandOutput run_iodiag(const std::vector<std::string>& args, const RunOptions& options) {
+    std::vector<std::string> argv = options.prefix;
+    argv.push_back(IODIAG_BINARY);
+    argv.insert(argv.end(), args.begin(), args.end());
+    std::string line;
+    for (const auto& arg : args) line += " " + arg;
+    if (!options.as_nobody && !options.interrupt_after) {
+        // Through pipes, as a terminal user's pipeline would: a command iodiag launches inherits
+        // these, and its own messages must not become file writes in the model it is traced for.
+        auto captured = run_capture(argv);
+        REQUIRE(captured);
+        UNSCOPED_INFO("iodiag" << line << " -> exit " << captured->exit_code << "\nstdout:\n" << captured->out
+                               << "stderr:\n" << captured->err);
+        return *captured;
+    }
     ScratchDir io;
     const std::string out_path = io / "stdout", err_path = io / "stderr";
     UniqueFd out(open(out_path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600));
     UniqueFd err(open(err_path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600));
     UniqueFd in(open("/dev/null", O_RDONLY | O_CLOEXEC));
 
-    std::vector<std::string> argv = options.prefix;
-    argv.push_back(IODIAG_BINARY);
-    argv.insert(argv.end(), args.begin(), args.end());
     pid_t pid = -1;
     if (options.as_nobody) {
         pid = spawn_as_nobody(argv, in.get(), out.get(), err.get());
@@ -60,8 +71,6 @@ CommandOutput run_iodiag(const std::vector<std::string>& args, const RunOptions&
     run.exit_code = wait_for(pid);
     run.out = read_text(out_path);
     run.err = read_text(err_path);
-    std::string line;
-    for (const auto& arg : args) line += " " + arg;
     UNSCOPED_INFO("iodiag" << line << " -> exit " << run.exit_code << "\nstdout:\n" << run.out << "stderr:\n" << run.err);
     return run;
 }
