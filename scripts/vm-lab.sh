@@ -42,7 +42,8 @@ options:
                                 folder under /var/tmp, removed at the end unless --keep)
   --keep                        keep the work folder
   --iodiag PATH                 the iodiag binary (default: build*/iodiag, newest)
-  --smp N --mem MB              guest CPUs and memory (default 1, 1024)
+  --smp N --mem MB              guest CPUs and memory (default 1, and 1024 MB or enough for the
+                                initramfs: a sanitizer build of iodiag makes it ~340 MB)
   --timeout SECONDS             power the guest off after this long (default 120)
   --pidfile FILE                write QEMU's pid here once it runs (for `iodiag kvm trace`)
   --trace                       trace QEMU from the host while the guest runs (`iodiag kvm trace
@@ -214,7 +215,7 @@ case $command in
 esac
 
 format=raw bus=virtio-blk aio=threads cache_mode=none iothread=1 probe=syncwrite runtime=3 size=64m
-job_file= workdir= keep=0 iodiag= smp=1 mem=1024 timeout=120 pidfile= trace=0
+job_file= workdir= keep=0 iodiag= smp=1 mem= timeout=120 pidfile= trace=0
 while [[ $# -gt 0 ]]; do
   case $1 in
     --format) format=$2; shift 2 ;;
@@ -308,6 +309,17 @@ fi
 (cd "$jobdir" && echo job.sh | cpio -o -H newc --quiet) >"$workdir/job.cpio"
 cat "$initrd_base" "$workdir/job.cpio" >"$workdir/initrd.cpio"
 
+# The kernel holds the initramfs and its unpacked copy (a tmpfs of at most half the memory) at
+# once: below about three times its size the unpacking fails with "write error" and the guest
+# panics with no /init.
+initrd_mb=$(( $(stat -c %s "$workdir/initrd.cpio") / 1048576 + 1 ))
+mem_needed=$(( 3 * initrd_mb + 512 ))
+if [[ -z $mem ]]; then
+  mem=$(( mem_needed > 1024 ? mem_needed : 1024 ))
+elif (( mem < mem_needed )); then
+  say "warning: --mem $mem may be too small to unpack the ${initrd_mb} MB initramfs (${mem_needed} MB is safe)"
+fi
+
 accel=tcg
 if [[ -w /dev/kvm ]] && "$qemu" -accel kvm -machine none -display none -S -qmp null \
      -daemonize -pidfile "$workdir/kvmcheck.pid" >/dev/null 2>&1; then
@@ -369,6 +381,9 @@ console="$workdir/console.log"
 tr -d '\r' <"$console" | sed -n '/^@@VMLAB-BEGIN@@$/,/^@@VMLAB-END rc=/p' | sed '1d;$d' >"$workdir/guest.json"
 guest_rc=$(tr -d '\r' <"$console" | sed -n 's/^@@VMLAB-END rc=\([0-9]*\)@@$/\1/p')
 if [[ -z $guest_rc ]]; then
+  if grep -aq 'Initramfs unpacking failed' "$console"; then
+    say "the guest could not unpack its ${initrd_mb} MB initramfs in ${mem} MB: give it more with --mem"
+  fi
   say "the guest's job did not finish; the console's end:"
   tail -n 30 "$console" >&2
   exit 1
