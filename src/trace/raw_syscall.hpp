@@ -25,6 +25,12 @@ struct RawIocb {
     uint64_t data = 0;     // aio_data (user cookie)
 };
 
+// One completion io_getevents returned: its iocb's aio_data and the iocb's address.
+struct RawAioEvent {
+    uint64_t data = 0;
+    uint64_t obj = 0;
+};
+
 struct RawSyscall {
     uint64_t ts_ns = 0;       // entry time; 0 = unknown
     uint64_t dur_ns = 0;      // 0 = unknown
@@ -50,6 +56,7 @@ struct RawSyscall {
     std::string fd_path;      // the source's name for `fd` (strace -y), empty when not shown
     std::string ret_path;     // open*/dup*/fcntl(F_DUPFD): the source's name for the returned fd
     std::vector<RawIocb> iocbs;  // io_submit
+    std::vector<RawAioEvent> aio_events;  // io_getevents/io_pgetevents, when the source prints them
 };
 
 // Receives decoded syscalls from a text source. SyscallDecoder is the real one; tests capture.

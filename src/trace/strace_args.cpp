@@ -344,10 +344,16 @@ void decode_io_submit(RawSyscall& c, const Args& a) {
     c.iocbs.resize(used);
 }
 
+// io_getevents(ctx, min_nr, nr, [{data=D, obj=IOCB, res=R, res2=R2}, ...], timeout).
 void decode_io_getevents(RawSyscall& c, const Args& a) {
     c.ctx = u64_of(a[0]);
     c.count = u32_of(a[1]);
     c.count2 = u32_of(a[2]);
+    for_each_item(strip_wrapper(a[3], '[', ']'), [&](sv item) {
+        if (!item.starts_with('{')) return item != "...";
+        c.aio_events.push_back({u64_of(field(item, "data")), u64_of(field(item, "obj"))});
+        return true;
+    });
 }
 
 void decode_io_uring_setup(RawSyscall& c, const Args& a) {
@@ -462,6 +468,7 @@ void reset(RawSyscall& c, Syscall which) {
     c.fd_path.clear();
     c.ret_path.clear();
     if (which != Syscall::io_submit) c.iocbs.clear();
+    c.aio_events.clear();
 }
 
 // _llseek(fd, hi, lo, [result], whence) and mmap2 (offset in 4 KiB pages) differ from their

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <deque>
 #include <string_view>
+#include <unordered_set>
 
 namespace iodiag::trace {
 
@@ -65,11 +66,47 @@ private:
     std::unordered_map<int32_t, OpenFilePtr> sparse_;
 };
 
+// A libaio context, to tell completions of iocbs submitted before the trace began (attached
+// mid-flight) from those of the submits it saw: counted against the seen submits, they would hold
+// the in-flight count near 0. The text shows no iocb address at io_submit, only its aio_data; at
+// io_getevents both aio_data and the iocb's address (obj).
+struct AioContext {
+    bool created_in_trace = false;  // its io_setup was seen: every submit was too
+    uint64_t first_ns = 0;          // first call seen on it
+    uint64_t first_repeat_ns = 0;   // first completion of an iocb that had completed before
+    std::unordered_map<uint64_t, uint32_t> data_in_flight;  // nonzero aio_data of seen submits
+    std::unordered_set<uint64_t> objs;  // iocbs seen completing
+
+    // Was this completion's io_submit before the trace? An application that names its requests
+    // (aio_data) is paired by that name. One that does not (fio: aio_data 0) reuses its iocbs: an
+    // iocb completing again was resubmitted, so seen; a first completion is of one submitted
+    // before the trace when it comes early, before twice the time the first reused iocb took.
+    bool unseen_submit(uint64_t data, uint64_t obj, uint64_t now_ns) {
+        if (created_in_trace) return false;
+        if (data != 0) {
+            auto it = data_in_flight.find(data);
+            if (it == data_in_flight.end()) return true;
+            if (--it->second == 0) data_in_flight.erase(it);
+            return false;
+        }
+        if (!objs.insert(obj).second) {
+            if (!first_repeat_ns) first_repeat_ns = now_ns;
+            return false;
+        }
+        if (objs.size() > kMaxObjs) objs.clear();  // not a pool of iocbs: forget, stay bounded
+        const uint64_t window = first_repeat_ns ? 2 * (first_repeat_ns - first_ns) : 1'000'000'000;
+        return now_ns - std::min(now_ns, first_ns) <= window;
+    }
+
+    static constexpr size_t kMaxObjs = 1 << 16;
+};
+
 struct Process {
     int32_t tgid = 0;
     uint32_t threads = 0;
     // Shared between processes only by clone(CLONE_FILES) without CLONE_THREAD.
     std::shared_ptr<FdTable> fds = std::make_shared<FdTable>();
+    std::unordered_map<uint64_t, AioContext> aio;  // by io_setup's context id
 };
 using ProcessPtr = std::shared_ptr<Process>;
 
@@ -453,7 +490,17 @@ struct SyscallDecoder::Impl {
         }
     }
 
+    AioContext& aio_context(const RawSyscall& c, Thread& t) {
+        AioContext& a = t.process->aio[c.ctx];
+        if (!a.first_ns) a.first_ns = c.ts_ns ? c.ts_ns : 1;
+        return a;
+    }
+
     void aio_setup(const RawSyscall& c, Thread& t) {
+        if (succeeded(c)) {
+            t.process->aio[c.ctx] = AioContext{};
+            aio_context(c, t).created_in_trace = true;
+        }
         IoEvent e = base(c, t, EventKind::aio_setup);
         e.fd = -1;
         e.ctx = c.ctx;
@@ -465,7 +512,11 @@ struct SyscallDecoder::Impl {
         // io_submit returns how many iocbs it accepted, always a prefix of the array.
         const size_t accepted =
             succeeded(c) ? std::min(static_cast<size_t>(c.ret), c.iocbs.size()) : 0;
-        for (size_t i = 0; i < accepted; ++i) async_request(c, t, c.iocbs[i]);
+        AioContext& ctx = aio_context(c, t);
+        for (size_t i = 0; i < accepted; ++i) {
+            async_request(c, t, c.iocbs[i]);
+            if (!ctx.created_in_trace && c.iocbs[i].data) ++ctx.data_in_flight[c.iocbs[i].data];
+        }
         IoEvent e = base(c, t, EventKind::aio_submit);
         e.fd = -1;
         e.ctx = c.ctx;
@@ -500,6 +551,14 @@ struct SyscallDecoder::Impl {
         e.ctx = c.ctx;
         e.count = c.count;
         e.count2 = c.count2;
+        // Depth counts only what the trace saw submitted (as the bpf source does).
+        AioContext& ctx = aio_context(c, t);
+        const uint64_t now_ns = c.ts_ns + c.dur_ns;
+        int64_t unseen = 0;
+        if (succeeded(c))
+            for (const RawAioEvent& ev : c.aio_events) unseen += ctx.unseen_submit(ev.data, ev.obj, now_ns) ? 1 : 0;
+        stats.aio_unseen_submits += static_cast<uint64_t>(unseen);
+        if (e.ret > 0) e.ret -= std::min(unseen, e.ret);
         emit(e);
     }
 

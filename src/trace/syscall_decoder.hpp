@@ -20,6 +20,7 @@ struct DecoderStats {
     uint64_t events = 0;          // IoEvents emitted
     uint64_t async_requests = 0;  // AsyncRequests emitted
     uint64_t unknown_fds = 0;     // data calls on an fd whose file we never learned
+    uint64_t aio_unseen_submits = 0;  // libaio completions of iocbs submitted before the trace
 };
 
 class SyscallDecoder final : public RawSyscallSink {

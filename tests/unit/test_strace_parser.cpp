@@ -11,8 +11,10 @@
 #include <utility>
 #include <vector>
 
+#include "model/classifier.hpp"
 #include "text_reader_harness.hpp"
 #include "trace/strace_parser.hpp"
+#include "trace/syscall_decoder.hpp"
 
 using namespace iodiag;
 using namespace iodiag::trace;
@@ -684,6 +686,30 @@ TEST_CASE("strace reader: unfinished/resumed halves interleaved across two pids"
     CHECK(run.sink.of(Syscall::openat).at(0).open_flags ==
           (kOpenFlagsKnown | kOpenRead | kOpenDirect));
     CHECK(run.stats.signals == 1);
+}
+
+// strace -p on fio (libaio, randread 8k, iodepth=16) already running: the first 16 completions
+// are of iocbs submitted before strace attached.
+TEST_CASE("strace reader + decoder: libaio attached mid-flight keeps fio's depth 16", "[strace]") {
+    const std::string log = "fio_libaio_midflight_p_ttt_T_y.log";
+    Run run = read_fixture(log);
+    CHECK(run.stats.bad_lines == 0);
+    const auto reaps = run.sink.of(Syscall::io_getevents);
+    REQUIRE(!reaps.empty());
+    REQUIRE(reaps[0].aio_events.size() == 1);
+    CHECK(reaps[0].aio_events[0].data == 0);
+    CHECK(reaps[0].aio_events[0].obj == 0x7fa400002848);
+
+    FileTable files;
+    model::Classifier classifier;
+    SyscallDecoder decoder(classifier, files);
+    REQUIRE(read_strace_file(fixture(log), decoder));
+    CHECK(decoder.stats().aio_unseen_submits == 16);
+    const model::WorkloadModel m = classifier.finish(files, model::WorkloadModel{});
+    REQUIRE(m.groups.size() == 1);
+    INFO(m.groups[0].fio.dump());
+    CHECK(m.groups[0].fio["ioengine"] == "libaio");
+    CHECK(m.groups[0].fio["iodepth"] == 16);
 }
 
 TEST_CASE("strace reader: io_uring setup, register, enter and ring mmaps", "[strace]") {

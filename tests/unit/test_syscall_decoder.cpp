@@ -612,3 +612,68 @@ TEST_CASE("set_default_tgid names the process unknown tids already share", "[dec
     CHECK(e.file_id == h.id("/data/f"));
     CHECK(e.offset == 1);
 }
+
+namespace {
+
+RawSyscall reap_of(Harness& h, uint64_t ctx, std::vector<RawAioEvent> events, uint64_t at_ns = 0) {
+    RawSyscall reap = h.make(Syscall::io_getevents, kTid, -1, static_cast<int64_t>(events.size()));
+    if (at_ns) reap.ts_ns = at_ns;
+    reap.ctx = ctx;
+    reap.count = 1;
+    reap.count2 = 16;
+    reap.aio_events = std::move(events);
+    return reap;
+}
+
+RawSyscall submit_of(Harness& h, uint64_t ctx, uint64_t data, uint64_t at_ns = 0) {
+    RawSyscall submit = h.make(Syscall::io_submit, kTid, -1, 1);
+    if (at_ns) submit.ts_ns = at_ns;
+    submit.ctx = ctx;
+    submit.count = 1;
+    submit.iocbs = {RawIocb{kIocbPread, 3, "", 4096, 0, data}};
+    return submit;
+}
+
+}  // namespace
+
+TEST_CASE("libaio attached mid-flight: completions named by aio_data pair with the submits seen", "[decoder]") {
+    Harness h;
+    h.open("/data/f", 3);
+    h.feed(submit_of(h, 0x55, 0xa));
+    h.feed(submit_of(h, 0x55, 0xb));
+    // 0xc was submitted before the trace: it does not count against the two seen.
+    const IoEvent r = h.feed(reap_of(h, 0x55, {{0xc, 0x1000}, {0xa, 0x2000}}));
+    CHECK(r.ret == 1);
+    CHECK(h.decoder.stats().aio_unseen_submits == 1);
+    CHECK(h.feed(reap_of(h, 0x55, {{0xb, 0x3000}})).ret == 1);
+    CHECK(h.decoder.stats().aio_unseen_submits == 1);
+}
+
+TEST_CASE("libaio attached mid-flight: unnamed iocbs, first completions early are of unseen submits", "[decoder]") {
+    Harness h;
+    h.open("/data/f", 3);
+    const uint64_t ms = 1'000'000, t0 = 1'000 * ms;
+    // Two iocbs (0x1000, 0x2000) in flight at attach: each completes, is resubmitted, completes.
+    CHECK(h.feed(reap_of(h, 0x55, {{0, 0x1000}}, t0)).ret == 0);
+    h.feed(submit_of(h, 0x55, 0, t0 + 1 * ms));
+    CHECK(h.feed(reap_of(h, 0x55, {{0, 0x2000}}, t0 + 2 * ms)).ret == 0);
+    h.feed(submit_of(h, 0x55, 0, t0 + 2 * ms));
+    CHECK(h.feed(reap_of(h, 0x55, {{0, 0x1000}}, t0 + 4 * ms)).ret == 1);  // reused: seen
+    CHECK(h.decoder.stats().aio_unseen_submits == 2);
+    // A third iocb first completing long after the first reuse was submitted in the trace.
+    h.feed(submit_of(h, 0x55, 0, t0 + 20 * ms));
+    CHECK(h.feed(reap_of(h, 0x55, {{0, 0x3000}}, t0 + 30 * ms)).ret == 1);
+    CHECK(h.decoder.stats().aio_unseen_submits == 2);
+}
+
+TEST_CASE("libaio: a context created in the trace has no unseen submits", "[decoder]") {
+    Harness h;
+    h.open("/data/f", 3);
+    RawSyscall setup = h.make(Syscall::io_setup, kTid, -1, 0);
+    setup.ctx = 0x55;
+    setup.count = 16;
+    h.feed(setup);
+    h.feed(submit_of(h, 0x55, 0));
+    CHECK(h.feed(reap_of(h, 0x55, {{0, 0x1000}})).ret == 1);
+    CHECK(h.decoder.stats().aio_unseen_submits == 0);
+}
