@@ -21,7 +21,9 @@ enum iodiag_uring_file {
 
 /* One request, sent when its CQE is posted. Per ring, `seq` numbers requests in submit order so
  * user space can restore that order; requests of one submit batch (one io_uring_enter, or one
- * SQPOLL pass) share submit_ns, requests whose CQEs were committed together share complete_ns. */
+ * SQPOLL pass) share submit_ns, requests whose CQEs were committed together share complete_ns.
+ * cq_head and cqe_end tell when the application took the CQE: it reads the CQ ring in user space,
+ * so only a later submit batch's cq_head at or past this cqe_end shows it had. */
 struct iodiag_uring_req {
     __u64 ring;          /* the ring's kernel address, as an id */
     __u64 seq;           /* 1, 2, ... per ring, in submit order */
@@ -42,6 +44,8 @@ struct iodiag_uring_req {
     __u8 kind;           /* enum iodiag_uring_kind */
     __u8 fixed_file;     /* IOSQE_FIXED_FILE: fd is a registered-file index */
     __u8 file_kind;      /* enum iodiag_uring_file */
+    __u32 cq_head;       /* rings->cq.head (CQEs the application had taken) at its submit batch */
+    __u32 cqe_end;       /* CQ ring tail just past its CQE (ctx->cached_cq_tail), at completion */
 };
 
 /* Exact counts kept in a per-CPU array, immune to ring buffer overflow. */

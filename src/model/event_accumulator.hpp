@@ -123,7 +123,8 @@ struct RingState {
             }
         }
         ++batch_size;
-        completions.push(r.complete_ns ? r.complete_ns : UINT64_MAX);  // 0: in flight at the end
+        // In flight as the application sees it: until it took the CQE, not when the kernel posted it.
+        completions.push(r.reaped_ns ? r.reaped_ns : r.complete_ns ? r.complete_ns : UINT64_MAX);
         if (r.complete_ns) ++cqe_batches[r.complete_ns];
         return true;
     }

@@ -2,6 +2,7 @@
 
 #include <time.h>
 
+#include <algorithm>
 #include <array>
 #include <set>
 #include <string>
@@ -71,11 +72,53 @@ void SubmitOrder::skip_gap(std::vector<AsyncRequest>& out) {
     release_ready(out);
 }
 
+// ---------------------------------------------------------------------------------------------
+// ReapTimes
+
+void ReapTimes::add(const AsyncRequest& request, uint64_t now_ns, std::vector<AsyncRequest>& out) {
+    if (request.submit_ns > batch_ns_) {  // a new submit batch: its head says which CQEs were taken
+        batch_ns_ = request.submit_ns;
+        for (Waiting& w : waiting_)
+            if (!w.known && static_cast<int32_t>(request.cq_head - w.request.cqe_end) >= 0) {
+                w.request.reaped_ns = request.submit_ns;
+                w.known = true;
+            }
+    }
+    // Still in flight at the end, or behind the order: no later batch can tell.
+    bool known = request.complete_ns == 0 || request.submit_ns < batch_ns_;
+    waiting_.push_back({request, now_ns, known});
+    release(out);
+    while (waiting_.size() > limits_.max_held) give_up_front(out);
+}
+
+void ReapTimes::expire(uint64_t now_ns, std::vector<AsyncRequest>& out) {
+    while (!waiting_.empty() && now_ns - std::min(now_ns, waiting_.front().arrived_ns) >= limits_.max_wait_ns)
+        give_up_front(out);
+}
+
+void ReapTimes::flush(std::vector<AsyncRequest>& out) {
+    while (!waiting_.empty()) give_up_front(out);
+}
+
+void ReapTimes::release(std::vector<AsyncRequest>& out) {
+    while (!waiting_.empty() && waiting_.front().known) {
+        out.push_back(waiting_.front().request);
+        waiting_.pop_front();
+    }
+}
+
+void ReapTimes::give_up_front(std::vector<AsyncRequest>& out) {
+    if (waiting_.empty()) return;
+    if (!waiting_.front().known && waiting_.front().request.complete_ns) ++unseen_;
+    waiting_.front().known = true;
+    release(out);
+}
+
 #if IODIAG_HAVE_BPF
 
 namespace {
 
-static_assert(sizeof(iodiag_uring_req) == 96, "uring.h record layout changed: update both sides");
+static_assert(sizeof(iodiag_uring_req) == 104, "uring.h record layout changed: update both sides");
 static_assert(sizeof(iodiag_uring_totals) % 8 == 0 && sizeof(iodiag_uring_totals) == (IODIAG_URING_MAX_OPCODES + 11) * 8,
               "uring.h totals are u64 counters only");
 
@@ -171,6 +214,7 @@ struct BpfUringTracer::Impl {
         uint32_t sq_entries = 0, flags = 0;
     };
     std::unordered_map<uint64_t, SubmitOrder> order;   // by ring
+    std::unordered_map<uint64_t, ReapTimes> reaps;     // by ring, after `order`
     std::unordered_map<uint64_t, RingInfo> ring_info;
     std::set<std::pair<int32_t, uint64_t>> announced;  // (tid, ring) told to the sink
     FileResolver resolver;
@@ -178,6 +222,7 @@ struct BpfUringTracer::Impl {
     // Valid during poll().
     FileTable* files = nullptr;
     uint64_t now_ns = 0;
+    std::vector<AsyncRequest> ordered;  // out of `order`, into `reaps`
     std::vector<AsyncRequest> ready;
 
     ~Impl() {
@@ -194,7 +239,7 @@ struct BpfUringTracer::Impl {
 
     void take(const iodiag_uring_req& r) {
         if (r.file_kind == IODIAG_URING_FILE_OTHER) {
-            order[r.ring].pass(r.seq, now_ns, ready);
+            order[r.ring].pass(r.seq, now_ns, ordered);
             return;
         }
         AsyncRequest a;
@@ -212,8 +257,15 @@ struct BpfUringTracer::Impl {
         a.submit_ns = r.submit_ns;
         a.complete_ns = r.complete_ns;
         a.res = r.res;
+        a.cq_head = r.cq_head;
+        a.cqe_end = r.cqe_end;
         ring_info[r.ring] = {r.sq_entries, r.ring_flags};
-        order[r.ring].add(r.seq, a, now_ns, ready);
+        order[r.ring].add(r.seq, a, now_ns, ordered);
+    }
+
+    void reap_ordered() {
+        for (const AsyncRequest& a : ordered) reaps[a.ctx].add(a, now_ns, ready);
+        ordered.clear();
     }
 
     // Requests still in flight when tracing stopped: their place in the order, without completion.
@@ -298,10 +350,14 @@ uint64_t BpfUringTracer::poll(EventSink& sink, FileTable& files) {
     impl.files = &files;
     impl.now_ns = monotonic_ns();
     ring_buffer__consume(impl.events);
-    for (auto& [ring, order] : impl.order) order.expire(impl.now_ns, impl.ready);
+    for (auto& [ring, order] : impl.order) order.expire(impl.now_ns, impl.ordered);
+    impl.reap_ordered();
+    for (auto& [ring, reaps] : impl.reaps) reaps.expire(impl.now_ns, impl.ready);
     if (impl.detached && !impl.drained) {
         impl.drain_inflight();
-        for (auto& [ring, order] : impl.order) order.flush(impl.ready);
+        for (auto& [ring, order] : impl.order) order.flush(impl.ordered);
+        impl.reap_ordered();
+        for (auto& [ring, reaps] : impl.reaps) reaps.flush(impl.ready);
         impl.drained = true;
     }
     uint64_t delivered = impl.deliver(sink);
@@ -332,6 +388,9 @@ void BpfUringTracer::collect_totals(model::ordered_json& totals) const {
     for (const auto& [ring, order] : impl_->order) skipped += order.skipped(), late += order.late();
     out["order_gaps_skipped"] = skipped;
     out["late"] = late;
+    uint64_t unseen = 0;
+    for (const auto& [ring, reaps] : impl_->reaps) unseen += reaps.unseen();
+    out["reap_unseen"] = unseen;  // delivered without the time the application took the CQE
     totals[std::string(name())] = std::move(out);
 }
 

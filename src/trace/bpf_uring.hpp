@@ -10,7 +10,8 @@
 //     submit batch (one io_uring_enter, or one pass of the SQPOLL thread) share submit_ns; those
 //     whose CQEs were committed together share complete_ns. From that the classifier gets exact
 //     in-flight depth and submit/complete batch sizes. complete_ns is 0 for a request still in
-//     flight when the trace ended.
+//     flight when the trace ended. reaped_ns is when the application had taken its CQE (see
+//     ReapTimes), so depth is the application's, not the kernel's.
 // Requests on registered files (IOSQE_FIXED_FILE) are resolved through the file's inode against
 // the process's open fds; when no fd names it, the file is "fixed file N". Reads and writes on
 // sockets, pipes and other non-files are left out (counted in the totals as not_files).
@@ -20,6 +21,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <memory>
 #include <vector>
@@ -65,6 +67,37 @@ private:
     uint64_t next_ = 1;
     std::map<uint64_t, Held> held_;
     uint64_t skipped_ = 0, late_ = 0;
+};
+
+// Gives one ring's requests, in submit order, the time the application had taken their CQEs
+// (AsyncRequest::reaped_ns). An application reads the CQ ring in user space, so a CQE can wait
+// there long after the kernel posted it (fio at depth 16 on a fast disk: ~12 of its 16 requests
+// are posted and not yet taken); counting it as done at posting underestimates the depth. Each
+// submit batch carries rings->cq.head, so a request counts as taken at the first later batch whose
+// head is at or past its CQE. A request waits until then, so delivery stays in submit order; one
+// whose CQE is never seen taken goes out after `max_wait_ns` (or at flush) with reaped_ns 0.
+class ReapTimes {
+public:
+    explicit ReapTimes(SubmitOrder::Limits limits = {}) : limits_(limits) {}
+    void add(const AsyncRequest& request, uint64_t now_ns, std::vector<AsyncRequest>& out);
+    void expire(uint64_t now_ns, std::vector<AsyncRequest>& out);
+    void flush(std::vector<AsyncRequest>& out);
+    size_t held() const { return waiting_.size(); }
+    uint64_t unseen() const { return unseen_; }  // delivered without a reap time
+
+private:
+    struct Waiting {
+        AsyncRequest request;
+        uint64_t arrived_ns = 0;
+        bool known = false;
+    };
+    void release(std::vector<AsyncRequest>& out);
+    void give_up_front(std::vector<AsyncRequest>& out);
+
+    SubmitOrder::Limits limits_;
+    std::deque<Waiting> waiting_;
+    uint64_t batch_ns_ = 0;
+    uint64_t unseen_ = 0;
 };
 
 class BpfUringTracer final : public BpfTracer {

@@ -125,6 +125,11 @@ struct AsyncRequest {
     uint64_t submit_ns = 0;
     uint64_t complete_ns = 0;   // 0 = completion not seen individually
     int64_t res = 0;
+    // io_uring: the application reads CQEs in user space, long after they are posted when it is
+    // busy; reaped_ns is the first later submit that shows it had (0 = unknown: use complete_ns).
+    uint64_t reaped_ns = 0;
+    uint32_t cq_head = 0;       // CQEs the application had taken at this request's submit
+    uint32_t cqe_end = 0;       // CQ ring position just past this request's CQE
 };
 
 struct FileInfo {
