@@ -28,6 +28,10 @@ const volatile __u8 call_of_nr[IODIAG_SC_NR_MAX] = {};  // syscall number -> enu
 
 IODIAG_TARGETS_MAP(targets);
 
+// Bumped whenever a process joins the targets map (fork hook; user space after its /proc walk):
+// a thread found untraced asks the map again only once it has changed.
+__u32 targets_gen = 0;
+
 enum { THREAD_UNKNOWN, THREAD_TRACED, THREAD_UNTRACED };
 
 struct enter_state {
@@ -35,6 +39,8 @@ struct enter_state {
     __u32 call;
     __u8 traced;  // THREAD_*: the targets map's answer for this thread (--children)
     __u8 pad[3];
+    __u32 gen;    // targets_gen when `traced` was asked
+    __u32 pad2;
 };
 
 struct {
@@ -275,15 +281,17 @@ static __always_inline int on_enter(long id)
         st = bpf_task_storage_get(&enter_states, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
         if (!st) return 0;
     } else {
-        // Threads never change process and processes join the map before their first call
-        // (fork hook, or user space before attaching), so the answer holds for the thread's life.
+        // Threads never change process, so a yes holds for the thread's life. A no holds only
+        // until the map grows: a process forked while iodiag attached joins after its first calls.
         st = bpf_task_storage_get(&enter_states, task, 0, 0);
-        if (!st) {
+        if (!st || (st->traced == THREAD_UNTRACED && st->gen != targets_gen)) {
+            __u32 gen = targets_gen;  // before the lookup: a join after it is seen next time
             __u32 tgid = task->tgid;
             __u8 traced = bpf_map_lookup_elem(&targets, &tgid) ? THREAD_TRACED : THREAD_UNTRACED;
-            st = bpf_task_storage_get(&enter_states, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+            if (!st) st = bpf_task_storage_get(&enter_states, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
             if (!st) return 0;
             st->traced = traced;
+            st->gen = gen;
         }
         if (st->traced != THREAD_TRACED) return 0;
     }
@@ -545,6 +553,7 @@ static __always_inline int on_fork(__u32 parent_tgid, __u32 child_tgid)
     if (!bpf_map_lookup_elem(&targets, &parent_tgid)) return 0;
     __u32 one = 1;
     if (bpf_map_update_elem(&targets, &child_tgid, &one, BPF_ANY)) return 0;
+    __sync_fetch_and_add(&targets_gen, 1);
     count(IODIAG_CNT_FORKS, 1);
     emit_proc(IODIAG_PROC_FORK, child_tgid, parent_tgid);
     return 0;

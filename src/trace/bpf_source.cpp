@@ -287,14 +287,26 @@ bool in_child_pid_namespace() {
     return ::stat("/proc/self/ns/pid", &st) == 0 && st.st_ino != kInitPidNamespaceIno;
 }
 
-// Every descendant of pid now living, so --children covers processes started before the attach.
-void descendants(const ProcFs& proc, int32_t pid, std::vector<int32_t>& out, int depth = 0) {
+struct Descendants {
+    size_t found = 0;  // added to the targets map
+    size_t gone = 0;   // exited before their children could be read
+};
+
+// Every descendant of pid now living, so --children covers processes started before the trace.
+// Runs once the fork hook is attached, and adds each process before reading its children: one
+// forked after the add joins through the hook, one forked before is in the list.
+template <class Add>
+void add_descendants(const ProcFs& proc, int32_t pid, const Add& add, Descendants& out, int depth = 0) {
     if (depth > 64) return;
     auto children = proc.children(pid);
-    if (!children) return;
+    if (!children) {
+        ++out.gone;
+        return;
+    }
     for (int32_t child : *children) {
-        out.push_back(child);
-        descendants(proc, child, out, depth + 1);
+        add(child);
+        ++out.found;
+        add_descendants(proc, child, add, out, depth + 1);
     }
 }
 
@@ -486,15 +498,18 @@ Result<std::unique_ptr<BpfSource>> BpfSource::start(const BpfOptions& options) {
         m.tgid = m.held.pid;
     }
     m.add_target(m.tgid);
-    if (attach && options.children) {
-        std::vector<int32_t> more;
-        descendants(proc, options.pid, more);
-        for (int32_t pid : more) m.add_target(pid);
-        if (!more.empty()) spdlog::info("bpf: {} descendants of pid {} traced too", more.size(), options.pid);
-    }
 
     m.tracers = make_tracers(options);
     if (auto status = m.load_tracers(*features); !status) return tl::unexpected(status.error());
+    if (attach && options.children) {
+        Descendants more;
+        add_descendants(proc, options.pid, [&m](int32_t pid) { m.add_target(pid); }, more);
+        for (TracerSlot& slot : m.tracers)
+            if (slot.loaded) slot.tracer->targets_added();
+        if (more.found) spdlog::info("bpf: {} descendants of pid {} traced too", more.found, options.pid);
+        if (more.gone > 1 || (more.gone == 1 && proc.exists(options.pid)))
+            spdlog::info("bpf: {} descendants of pid {} exited while iodiag attached", more.gone, options.pid);
+    }
     if (attach && !proc.exists(options.pid))
         return fail(ErrorKind::not_found, fmt::format("pid {} exited while iodiag attached", options.pid));
     return source;

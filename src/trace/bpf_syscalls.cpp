@@ -703,6 +703,10 @@ uint64_t BpfSyscalls::dropped() const {
     return impl_->counter(IODIAG_CNT_DROPPED);
 }
 
+void BpfSyscalls::targets_added() {
+    if (impl_->skel && impl_->skel->bss) __atomic_fetch_add(&impl_->skel->bss->targets_gen, 1, __ATOMIC_SEQ_CST);
+}
+
 void BpfSyscalls::detach() {
     impl_->links.destroy();
     impl_->detached = true;
@@ -722,6 +726,7 @@ uint64_t BpfSyscalls::poll(EventSink&, FileTable&) { return 0; }
 void BpfSyscalls::collect_totals(model::ordered_json&) const {}
 uint64_t BpfSyscalls::dropped() const { return 0; }
 ProgramTime BpfSyscalls::program_time() const { return {}; }
+void BpfSyscalls::targets_added() {}
 void BpfSyscalls::detach() {}
 
 #endif

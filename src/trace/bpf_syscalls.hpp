@@ -34,6 +34,7 @@ public:
     void collect_totals(model::ordered_json& totals) const override;
     uint64_t dropped() const override;
     ProgramTime program_time() const override;
+    void targets_added() override;
     void detach() override;
 
 private:

@@ -46,6 +46,9 @@ public:
     virtual uint64_t dropped() const = 0;
     // Its programs' run time so far, where the bpf source turned statistics on (before detach).
     virtual ProgramTime program_time() const { return {}; }
+    // User space added processes to the shared targets map after attach (the --children walk of
+    // /proc): a tracer that remembers "not a target" per thread must ask again.
+    virtual void targets_added() {}
     // Idempotent; the destructor calls it. Leaves no link or program of iodiag's behind.
     virtual void detach() = 0;
 };

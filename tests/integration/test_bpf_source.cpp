@@ -13,6 +13,7 @@
 #include <chrono>
 #include <fstream>
 #include <functional>
+#include <map>
 #include <set>
 #include <thread>
 
@@ -307,6 +308,42 @@ TEST_CASE("bpf: --pid --children follows job processes forked before the attach"
     CHECK(option(g, "bs") == "8k");
     CHECK(option(g, "numjobs") == 2);
     CHECK(g.processes.size() == 2);
+}
+
+// A shell forking a worker every 10 ms; each worker writes its own file (4 x 4k) 1 s after it
+// started. Workers forked while iodiag attaches (after it read /proc, before its fork hook ran)
+// were lost, with every process they started (issue 11). Seen files must form one unbroken run
+// of indices, each complete but the first and last (cut by the trace's start and end).
+TEST_CASE("bpf: --pid --children sees every worker a fork storm starts while attaching", "[bpf][children]") {
+    SKIP_UNLESS_BPF_SOURCE("dd");
+    ScratchDir dir;
+    const std::string script = "i=0; while :; do i=$((i+1)); (sleep 1; dd if=/dev/zero of=" + dir.path().string() +
+                               "/f_$i bs=4k count=4 conv=fsync status=none) & sleep 0.01; done";
+    auto shell = spawn({{"sh", "-c", script}});
+    REQUIRE(shell);
+    std::this_thread::sleep_for(milliseconds(1500));
+    const std::string model = (dir.path() / "model.json").string();
+    auto run = run_iodiag(
+        {"model", "--source", "bpf", "--pid", std::to_string(*shell), "--children", "-d", "2500ms", "-o", model});
+    kill(*shell, SIGKILL);
+    wait_for(*shell);
+    std::this_thread::sleep_for(milliseconds(1500));  // the last workers finish before the directory goes
+    INFO(run.out << run.err);
+    REQUIRE(run.exit_code == 0);
+    auto m = model::load_model(model);
+    REQUIRE(m);
+    std::map<int, uint64_t> writes;  // worker index -> writes seen on its file
+    const std::string prefix = dir.path().string() + "/f_";
+    for (const auto& g : m->groups)
+        for (const auto& f : g.files)
+            if (f.path.starts_with(prefix)) writes[std::stoi(f.path.substr(prefix.size()))] += f.ops;
+    REQUIRE(writes.size() >= 20);
+    const int first = writes.begin()->first, last = writes.rbegin()->first;
+    std::vector<int> missed;
+    for (int i = first + 1; i < last; ++i)
+        if (writes.count(i) == 0 || writes[i] != 4) missed.push_back(i);
+    INFO("files " << first << ".." << last << ", incomplete or missing: " << missed.size());
+    CHECK(missed.empty());
 }
 
 TEST_CASE("bpf: auto falls back for a user without BPF rights, and says why", "[bpf][auto]") {
