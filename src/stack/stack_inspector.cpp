@@ -121,6 +121,35 @@ Result<StackReport> StackInspector::inspect_nested(const std::string& path, Walk
     return report;
 }
 
+// On the live system stat goes through the fd link: right for deleted files and other mount
+// namespaces. nullopt when the fd was closed meanwhile.
+std::optional<StackInspector::Location> StackInspector::locate_fd(int32_t pid, int32_t fd,
+                                                                   const std::string& path) const {
+    Location location;
+    location.path = path;
+    if (root_.is_live()) {
+        struct stat st {};
+        const std::string link = "/proc/" + std::to_string(pid) + "/fd/" + std::to_string(fd);
+        if (stat(link.c_str(), &st) != 0) return std::nullopt;
+        location.st_dev = dev_of(st.st_dev);
+        if (S_ISBLK(st.st_mode)) location.block_dev = dev_of(st.st_rdev);
+    } else if (path.rfind("/dev/", 0) == 0) {
+        if (auto device = block_device_by_name(root_, base_name(path))) location.block_dev = device->dev;
+    }
+    return location;
+}
+
+// The process's mount table (its paths are in its namespace), else iodiag's own with a note.
+Result<std::vector<Mount>> StackInspector::mounts_of(int32_t pid, std::vector<std::string>& notes) const {
+    auto table = read_mountinfo(root_, pid);
+    if (table) return std::move(table->mounts);
+    auto self = read_mountinfo(root_);
+    if (!self) return tl::unexpected(self.error());
+    notes.push_back("cannot read the process's mount table (" + table.error().message +
+                    "); paths are looked up in iodiag's own");
+    return std::move(self->mounts);
+}
+
 StackReport StackInspector::describe(const Location& location, const std::vector<Mount>& mounts,
                                      Walk& walk) const {
     StackReport report;
@@ -260,16 +289,8 @@ Result<PidStackReport> StackInspector::inspect_pid(int32_t pid) const {
         return tl::unexpected(error);
     }
 
-    std::vector<Mount> mounts;
-    if (auto table = read_mountinfo(root_, pid)) {
-        mounts = std::move(table->mounts);
-    } else {
-        auto self = read_mountinfo(root_);
-        if (!self) return tl::unexpected(self.error());
-        report.notes.push_back("cannot read the process's mount table (" + table.error().message +
-                               "); paths are looked up in iodiag's own");
-        mounts = std::move(self->mounts);
-    }
+    auto mounts = mounts_of(pid, report.notes);
+    if (!mounts) return tl::unexpected(mounts.error());
 
     struct Pending {
         Location location;
@@ -288,24 +309,14 @@ Result<PidStackReport> StackInspector::inspect_pid(int32_t pid) const {
         file.deleted = strip_deleted(file.path);
         file.open_flags = fd.open_flags;
 
-        Location location;
-        location.path = file.path;
-        if (root_.is_live()) {
-            // stat through the fd link: right for deleted files and other mount namespaces.
-            struct stat st {};
-            const std::string link = "/proc/" + std::to_string(pid) + "/fd/" + std::to_string(fd.fd);
-            if (stat(link.c_str(), &st) != 0) continue;   // closed meanwhile
-            location.st_dev = dev_of(st.st_dev);
-            if (S_ISBLK(st.st_mode)) location.block_dev = dev_of(st.st_rdev);
-        } else if (file.path.rfind("/dev/", 0) == 0) {
-            if (auto device = block_device_by_name(root_, base_name(file.path)))
-                location.block_dev = device->dev;
-        }
+        auto located = locate_fd(pid, fd.fd, file.path);
+        if (!located) continue;   // closed meanwhile
+        const Location& location = *located;
         std::string key;
         if (location.block_dev) {
             key = "block " + location.block_dev->str();
         } else {
-            const Mount* mount = find_mount(mounts, location.path, location.st_dev);
+            const Mount* mount = find_mount(*mounts, location.path, location.st_dev);
             key = mount ? "mount " + std::to_string(mount->id) : "none";
         }
         auto [it, added] = index.emplace(key, pending.size());
@@ -316,7 +327,7 @@ Result<PidStackReport> StackInspector::inspect_pid(int32_t pid) const {
     for (auto& group : pending) {
         Walk walk;
         FileGroup out;
-        out.stack = describe(group.location, mounts, walk);
+        out.stack = describe(group.location, *mounts, walk);
         if (out.stack.mount) out.stack.path = out.stack.mount->mount_point;
         out.files = std::move(group.files);
         report.groups.push_back(std::move(out));
@@ -325,6 +336,33 @@ Result<PidStackReport> StackInspector::inspect_pid(int32_t pid) const {
         report.notes.push_back("pid " + std::to_string(pid) + " has no files open (" +
                                std::to_string(report.other_fds) + " pipes, sockets and other fds)");
     return report;
+}
+
+Result<StackReport> StackInspector::inspect_fd(int32_t pid, int32_t fd) const {
+    trace::ProcFs proc(root_.is_live() ? "/" : root_.root());
+    auto entry = proc.fd(pid, fd);
+    if (!entry) return tl::unexpected(entry.error());
+    std::string path = entry->target;
+    strip_deleted(path);
+    const std::string what = "fd " + std::to_string(fd) + " of pid " + std::to_string(pid);
+    if (path.empty() || path.front() != '/') return fail(ErrorKind::not_found, what + " is no file: " + entry->target);
+    std::vector<std::string> notes;
+    auto mounts = mounts_of(pid, notes);
+    if (!mounts) return tl::unexpected(mounts.error());
+    auto location = locate_fd(pid, fd, path);
+    if (!location) return fail(ErrorKind::not_found, what + " was closed");
+    Walk walk;
+    StackReport report = describe(*location, *mounts, walk);
+    report.notes.insert(report.notes.end(), notes.begin(), notes.end());
+    return report;
+}
+
+std::vector<DevNumber> holding_devices(const StackReport& report) {
+    std::vector<DevNumber> out;
+    for (const auto& node : report.devices) out.push_back(node.device.dev);
+    for (const auto& upper : report.upper)
+        for (const DevNumber& dev : holding_devices(upper)) out.push_back(dev);
+    return out;
 }
 
 }  // namespace iodiag::stack

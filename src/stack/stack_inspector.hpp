@@ -53,6 +53,11 @@ struct PidStackReport {
     std::vector<std::string> notes;
 };
 
+// The block devices that hold the files of the file system `report` describes: its own (each of
+// a btrfs's), an overlay's upperdir's. Not the devices below those (a partition's disk, a loop's
+// backing file): IO there is theirs again. What the block tracer watches for a file.
+std::vector<DevNumber> holding_devices(const StackReport& report);
+
 class StackInspector {
 public:
     explicit StackInspector(SysRoot root, int max_depth = 8);
@@ -61,6 +66,8 @@ public:
     Result<StackReport> inspect_path(const std::string& path) const;
     // Every file the process has open, grouped by file system; not_found / permission for the pid.
     Result<PidStackReport> inspect_pid(int32_t pid) const;
+    // The stack of the file the process has open on `fd`, as inspect_pid describes its group.
+    Result<StackReport> inspect_fd(int32_t pid, int32_t fd) const;
 
     const SysRoot& root() const { return root_; }
 
@@ -73,6 +80,8 @@ private:
     struct Walk;
 
     Result<Location> locate(const std::string& path) const;
+    std::optional<Location> locate_fd(int32_t pid, int32_t fd, const std::string& path) const;
+    Result<std::vector<Mount>> mounts_of(int32_t pid, std::vector<std::string>& notes) const;
     StackReport describe(const Location& location, const std::vector<Mount>& mounts, Walk& walk) const;
     void describe_mount(StackReport& report, const Mount& mount, Walk& walk) const;
     DeviceNode node_for(BlockDevice device, Walk& walk) const;

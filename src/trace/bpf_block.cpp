@@ -1,14 +1,17 @@
 #include "trace/bpf_block.hpp"
 
+#include <sys/sysmacros.h>
 #include <time.h>
 
 #include <cerrno>
 #include <cstring>
+#include <map>
 #include <set>
 #include <string>
 
 #include <spdlog/spdlog.h>
 
+#include "stack/stack_inspector.hpp"
 #include "trace/bpf_attach.hpp"
 #include "trace/kernel_ids.hpp"
 
@@ -66,6 +69,7 @@ struct BpfBlockTracer::Impl {
     bool loaded = false;
     int32_t tgid = 0;
     std::set<uint32_t> devices;
+    std::map<uint32_t, std::vector<uint32_t>> anonymous;  // st_dev -> the devices `iodiag stack` finds
     uint64_t last_scan_ns = 0;
     uint64_t loaded_ns = 0;
 
@@ -104,17 +108,31 @@ struct BpfBlockTracer::Impl {
         return {};
     }
 
-    // Devices under the processes' open files: the file system's device for files, the device
-    // itself for block device files. Files on virtual file systems have no block device.
+    // The devices under an open file: the device itself for block device files; for files, their
+    // st_dev when it is a block device, else (btrfs's anonymous device numbers, overlay's) the
+    // devices its stack names, looked up once per st_dev. None for tmpfs, proc, network file systems.
+    std::vector<uint32_t> devices_under(int32_t pid, const OpenFileId& f) {
+        if (f.kind == FileKind::block) return {f.rdev};
+        if (f.kind != FileKind::regular || f.dev == 0) return {};
+        if (f.dev >> 20) return {f.dev};
+        if (auto known = anonymous.find(f.dev); known != anonymous.end()) return known->second;
+        auto stack = stack::StackInspector(stack::SysRoot("/")).inspect_fd(pid, f.fd);
+        if (!stack) {  // closed meanwhile: asked again at the next scan
+            spdlog::debug("block tracer: the devices under {}: {}", f.path, stack.error().message);
+            return {};
+        }
+        std::vector<uint32_t>& found = anonymous[f.dev];
+        for (const stack::DevNumber& dev : stack::holding_devices(*stack))
+            found.push_back(kernel_dev(makedev(dev.major, dev.minor)));
+        return found;
+    }
+
     void scan() {
         // The traced processes: the shared targets map (the bpf source adds descendants there).
-        for (int32_t pid : traced_processes(skel->maps.targets, tgid)) {
-            for (const OpenFileId& f : open_file_ids(pid)) {
-                uint32_t dev = f.kind == FileKind::block ? f.rdev : f.kind == FileKind::regular ? f.dev : 0;
-                if (dev == 0 || (dev >> 20) == 0) continue;  // major 0: tmpfs, overlay, ...
-                if (auto ok = add(dev); !ok) spdlog::debug("block tracer: {}", ok.error().message);
-            }
-        }
+        for (int32_t pid : traced_processes(skel->maps.targets, tgid))
+            for (const OpenFileId& f : open_file_ids(pid))
+                for (uint32_t dev : devices_under(pid, f))
+                    if (auto ok = add(dev); !ok) spdlog::debug("block tracer: {}", ok.error().message);
     }
 
     std::vector<std::pair<uint32_t, iodiag_block_totals>> read_totals() const {

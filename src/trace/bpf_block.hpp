@@ -4,9 +4,10 @@
 // sink as BlockRequests (analysis::BlockStats turns them into model::DeviceEvidence); exact
 // per-device totals stay in a BPF map (collect_totals).
 //
-// The devices: the whole disks under the st_dev of the target processes' open files (and the
-// devices of opened block device files), found at load and again while polling as files get
-// opened; add_device() adds one by hand.
+// The devices: the whole disks under the target processes' open files (their st_dev; for btrfs's
+// anonymous device numbers and overlay, the devices `iodiag stack` finds under the file) and
+// opened block device files, found at load and again while polling as files get opened;
+// add_device() adds one by hand.
 #pragma once
 
 #include <memory>

@@ -2,7 +2,6 @@
 // one), a process holding files there, this machine's own disk and virtualization, pseudo file
 // systems and bad input. Loop devices and mounts are undone by RAII even when a check fails.
 #include <signal.h>
-#include <sys/mount.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -19,47 +18,16 @@
 
 using namespace iodiag;
 using namespace iodiag::stack;
+using iodiag::test::LoopDevice;
+using iodiag::test::make_image;
+using iodiag::test::mkfs_command;
+using iodiag::test::Mounted;
 using iodiag::test::must_run;
 using iodiag::testing::run_iodiag;
 using iodiag::testing::ScratchDir;
 using json = nlohmann::json;
 
 namespace {
-
-constexpr const char* kImageSize = "320M";   // mkfs.xfs wants 300 MB at least
-
-std::string trim(std::string text) {
-    while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
-    return text;
-}
-
-// losetup --find --show on construction, losetup -d on destruction.
-struct LoopDevice {
-    std::string path;
-    LoopDevice(const std::string& image, bool partscan) {
-        std::vector<std::string> argv{"losetup", "--find", "--show"};
-        if (partscan) argv.push_back("--partscan");
-        argv.push_back(image);
-        path = trim(must_run(argv));
-    }
-    ~LoopDevice() {
-        if (!path.empty()) (void)run_capture({"losetup", "-d", path});
-    }
-    std::string name() const { return path.substr(path.rfind('/') + 1); }
-};
-
-// mount on construction; unmount (lazily if busy) on destruction.
-struct Mounted {
-    std::string dir;
-    Mounted(const std::string& device, const std::string& where) {
-        std::filesystem::create_directories(where);
-        must_run({"mount", device, where});
-        dir = where;
-    }
-    ~Mounted() {
-        if (!dir.empty() && umount2(dir.c_str(), 0) != 0) umount2(dir.c_str(), MNT_DETACH);
-    }
-};
 
 // A child that keeps `file` open on fd 3 until it is killed.
 struct Holder {
@@ -84,14 +52,6 @@ struct Holder {
         }
     }
 };
-
-void make_image(const std::string& path) { must_run({"truncate", "-s", kImageSize, path}); }
-
-std::vector<std::string> mkfs_command(const std::string& fstype, const std::string& device) {
-    if (fstype == "xfs") return {"mkfs.xfs", "-q", "-f", device};
-    if (fstype == "btrfs") return {"mkfs.btrfs", "-q", "-f", device};
-    return {"mkfs.ext4", "-q", "-F", device};
-}
 
 bool cpuinfo_says_guest() {
     std::ifstream in("/proc/cpuinfo");
