@@ -7,6 +7,7 @@
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "cli/exit_codes.hpp"
 #include "cli/stderr_observer.hpp"
@@ -100,6 +101,12 @@ void print_model_summary(const usecase::ModelRun& run, const std::string& output
                        std::to_string(group.files.size())});
     }
     fmt::print("{}\n", table.render());
+    // A thread whose IO is of several kinds feeds one group per kind (README: Streams).
+    for (const auto& thread : model.threads) {
+        if (thread.groups.size() < 2) continue;
+        fmt::print("thread {}{} feeds {} groups: {}\n", thread.tid, thread.comm.empty() ? "" : " (" + thread.comm + ")",
+                   thread.groups.size(), fmt::join(thread.groups, ", "));
+    }
 
     if (!model.devices.empty()) fmt::print("{}\n", device_table(model.devices));
 

@@ -1,7 +1,8 @@
 // The classifier in four steps, each in its own file: events accumulated per thread and file
-// (event_accumulator), threads summarized and clustered by the kind of IO they do
-// (thread_summary), each cluster added up into a job group (job_group) and mapped to fio options
-// (fio_mapping). This file holds the public entry and puts the groups in order.
+// (event_accumulator), each thread's files split into streams by the kind of IO they see and the
+// streams of all threads clustered (thread_summary), each cluster added up into a job group
+// (job_group) and mapped to fio options (fio_mapping). This file holds the public entry, puts the
+// groups in order and lists which groups each thread feeds.
 #include "model/classifier.hpp"
 
 #include <algorithm>
@@ -47,6 +48,24 @@ void drop_minor_groups(WorkloadModel& model) {
     });
 }
 
+// Which groups each thread feeds, by tid. Only the target's own thread has a known comm.
+std::vector<ThreadUse> thread_uses(const WorkloadModel& model,
+                                   const std::unordered_map<int32_t, classify::ThreadState>& threads) {
+    std::map<int32_t, ThreadUse> by_tid;
+    for (const auto& g : model.groups) {
+        for (int32_t tid : g.threads) {
+            ThreadUse& use = by_tid[tid];
+            use.tid = tid;
+            if (auto t = threads.find(tid); t != threads.end()) use.tgid = t->second.tgid;
+            if (tid == model.target.pid) use.comm = model.target.comm;
+            use.groups.push_back(g.name);
+        }
+    }
+    std::vector<ThreadUse> uses;
+    for (auto& [tid, use] : by_tid) uses.push_back(std::move(use));
+    return uses;
+}
+
 }  // namespace
 
 struct Classifier::Impl {
@@ -66,15 +85,15 @@ void Classifier::on_async(const trace::AsyncRequest& r) { impl_->events.on_async
 
 WorkloadModel Classifier::finish(const trace::FileTable& files, WorkloadModel base) const {
     const classify::EventAccumulator& events = impl_->events;
-    const std::vector<classify::ThreadSummary> summaries =
-        classify::summarize_threads(events.threads(), files, base.ignored);
-    std::vector<classify::ThreadProfile> profiles;
+    const std::vector<classify::StreamSummary> summaries =
+        classify::summarize_streams(events.threads(), files, base.ignored);
+    std::vector<classify::StreamProfile> profiles;
     profiles.reserve(summaries.size());
     for (const auto& sum : summaries) profiles.push_back(classify::profile_of(sum));
 
     base.groups.clear();
     std::map<std::string, int> names;
-    for (const auto& cluster : classify::cluster_threads(profiles)) {
+    for (const auto& cluster : classify::cluster_streams(profiles)) {
         JobGroup group = classify::build_group(cluster, files, events.options());
         if (int n = names[group.name]++; n > 0) group.name += "-" + std::to_string(n + 1);
         base.groups.push_back(std::move(group));
@@ -85,6 +104,7 @@ WorkloadModel Classifier::finish(const trace::FileTable& files, WorkloadModel ba
         auto ops = [](const JobGroup& g) { return g.evidence.reads.ops + g.evidence.writes.ops; };
         return ops(a) > ops(b);
     });
+    base.threads = thread_uses(base, events.threads());
     for (const auto& [what, count] : events.ignored()) base.ignored[what] += count;
     base.source.events = events.io_events();
     return base;

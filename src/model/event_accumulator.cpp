@@ -68,7 +68,11 @@ void EventAccumulator::on_data(ThreadState& t, const IoEvent& e) {
     totals.bytes += static_cast<uint64_t>(e.ret);
     if (static_cast<uint64_t>(e.ret) < e.bytes) ++totals.short_ops;
     bump_size(totals.sizes, e.bytes);
-    if (e.dur_ns) (read ? t.read_latency_ns : t.write_latency_ns).record(e.dur_ns);
+    if (e.dur_ns) {
+        (read ? t.read_latency_ns : t.write_latency_ns).record(e.dur_ns);
+        ++(read ? stream.read_latency_ns : stream.write_latency_ns)[coarse_ns(e.dur_ns)];
+        stream.busy_ns += e.dur_ns;
+    }
     count_flags(stream, e.open_flags, e.flags);
     if (auto slot = static_cast<size_t>(e.call) - static_cast<size_t>(Syscall::read); slot < kDataCalls)
         ++stream.calls[slot];
@@ -83,13 +87,17 @@ void EventAccumulator::on_data(ThreadState& t, const IoEvent& e) {
 
 void EventAccumulator::on_flush(ThreadState& t, const IoEvent& e) {
     if (e.failed()) return;
-    if (e.call == Syscall::fsync) ++t.fsyncs;
-    else if (e.call == Syscall::fdatasync) ++t.fdatasyncs;
-    else ++t.sync_file_ranges;
-    if (e.dur_ns) t.flush_latency_ns.record(e.dur_ns);
+    // The flush belongs to the file its fd names: a thread split into streams gives it to the
+    // stream of that file (model/thread_summary.hpp).
     FileStream& stream = t.stream(e.file_id);
-    if (stream.writes_since_flush) ++t.writes_per_flush[stream.writes_since_flush];
+    t.flushes.add(e.call, stream.writes_since_flush);
+    stream.flushes.add(e.call, stream.writes_since_flush);
     stream.writes_since_flush = 0;
+    if (e.dur_ns) {
+        t.flush_latency_ns.record(e.dur_ns);
+        ++stream.flush_latency_ns[coarse_ns(e.dur_ns)];
+        stream.busy_ns += e.dur_ns;
+    }
 }
 
 void EventAccumulator::on_aio_submit(ThreadState& t, const IoEvent& e) {
@@ -192,9 +200,9 @@ void EventAccumulator::on_async(const AsyncRequest& r) {
     }
     FileStream& stream = t.stream(r.file_id);
     if (r.is_flush) {
-        if (stream.writes_since_flush) ++t.writes_per_flush[stream.writes_since_flush];
+        t.flushes.add(Syscall::fdatasync, stream.writes_since_flush);
+        stream.flushes.add(Syscall::fdatasync, stream.writes_since_flush);
         stream.writes_since_flush = 0;
-        ++t.fdatasyncs;
         return;
     }
     if (r.dir == IoDir::none) return;

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <array>
+#include <bit>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -66,6 +67,26 @@ struct StreamTotals {
     ValueCounts sizes;
 };
 
+// Flushes, counted per thread and per file (a flush names its file through the fd).
+struct FlushCounts {
+    uint64_t fsyncs = 0, fdatasyncs = 0, sync_file_ranges = 0;
+    ValueCounts writes_per_flush;  // writes to the file between two of its flushes -> times
+
+    void add(Syscall call, uint64_t writes_before) {
+        if (call == Syscall::fsync) ++fsyncs;
+        else if (call == Syscall::fdatasync) ++fdatasyncs;
+        else ++sync_file_ranges;
+        if (writes_before) ++writes_per_flush[writes_before];
+    }
+};
+
+// A latency kept per file to its top four bits (under 1/8 off): a full LogHistogram per file
+// would cost 8 KiB each, and only a thread split into streams needs per-file latencies.
+inline uint64_t coarse_ns(uint64_t ns) {
+    const int drop = std::bit_width(ns) - 4;
+    return drop > 0 ? (ns >> drop) << drop : ns;
+}
+
 struct FileStream {
     uint32_t file_id = 0;
     DirectionStream reads, writes;
@@ -74,6 +95,10 @@ struct FileStream {
     std::array<uint64_t, kDataCalls> calls{};  // by data syscall, for naming the engine
     uint64_t ops = 0, bytes = 0;
     uint64_t writes_since_flush = 0;
+    // What a stream of several files needs when its thread is split (model/thread_summary.hpp).
+    FlushCounts flushes;
+    ValueCounts read_latency_ns, write_latency_ns, flush_latency_ns;  // coarse_ns -> calls
+    uint64_t busy_ns = 0;  // time inside this file's calls
     bool has_range = false;
     uint64_t offset_min = 0, offset_max = 0;
 
@@ -154,8 +179,7 @@ struct ThreadState {
     std::vector<FileStream> streams;
     LogHistogram read_latency_ns, write_latency_ns;
     uint64_t read_ops = 0, write_ops = 0;  // all data ops, for the does-IO test
-    uint64_t fsyncs = 0, fdatasyncs = 0, sync_file_ranges = 0;
-    ValueCounts writes_per_flush;
+    FlushCounts flushes;
     LogHistogram flush_latency_ns;
     uint64_t async_requests = 0;           // libaio iocbs
     std::unordered_map<uint64_t, AioContextState> aio;

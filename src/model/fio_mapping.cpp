@@ -146,17 +146,24 @@ void rate_options(JobGroup& group, const GroupTotals& g, const ClassifierOptions
     if (idle < 1.0 - options.saturated_busy_fraction) return;  // saturated: no rate limit
     uint64_t gap_us = static_cast<uint64_t>(g.idle_gap_ns.quantile(0.5) / 1000.0);
     double regular = g.idle_gap_ns.quantile(0.9) / std::max(1.0, g.idle_gap_ns.quantile(0.5));
-    if (regular <= 3.0) {
+    // A stream that shares its threads with others: the gaps between its IOs are the threads'
+    // other streams at work, not think time. Each job runs at the stream's own average rate over
+    // its thread's active time, beside the jobs of the thread's other streams.
+    if (regular <= 3.0 && !g.shares_threads) {
         group.fio["thinktime"] = gap_us;
         group.notes.push_back("not saturated: idle " + std::to_string(std::lround(idle * 100)) +
                               "% of the time, gaps of about " + std::to_string(gap_us) + " µs between IOs");
-    } else {
-        uint64_t ops = g.reads.ops + g.writes.ops;
-        double per_job_iops = static_cast<double>(ops) / (static_cast<double>(g.thread_active_ns) / 1e9);
-        group.fio["rate_iops"] = std::max<int64_t>(1, std::lround(per_job_iops));
+        return;
+    }
+    uint64_t ops = g.reads.ops + g.writes.ops;
+    double per_job_iops = static_cast<double>(ops) / (static_cast<double>(g.thread_active_ns) / 1e9);
+    group.fio["rate_iops"] = std::max<int64_t>(1, std::lround(per_job_iops));
+    if (g.shares_threads)
+        group.notes.push_back("its threads also feed other groups: each job paced at the group's own rate over its "
+                              "thread's active time, idle " + std::to_string(std::lround(idle * 100)) + "% of it");
+    else
         group.notes.push_back("not saturated: idle " + std::to_string(std::lround(idle * 100)) +
                               "% of the time at irregular gaps; modelled as a rate limit");
-    }
 }
 
 }  // namespace

@@ -14,35 +14,32 @@ void add_direction(DirectionTotals& into, const DirectionTotals& from) {
     into.latency_ns.merge(from.latency_ns);
 }
 
-void add_counts(ValueCounts& into, const ValueCounts& from) {
-    for (const auto& [value, count] : from) into[value] += count;
-}
-
-void add_thread(GroupTotals& g, const ThreadSummary& sum, const trace::FileTable& files) {
+void add_stream(GroupTotals& g, const StreamSummary& sum, const trace::FileTable& files) {
     const ThreadState& t = *sum.thread;
     add_direction(g.reads, sum.reads);
     add_direction(g.writes, sum.writes);
     g.read_pattern = add_patterns(g.read_pattern, merged_pattern(sum, IoDir::read));
     g.write_pattern = add_patterns(g.write_pattern, merged_pattern(sum, IoDir::write));
-    g.fsyncs += t.fsyncs;
-    g.fdatasyncs += t.fdatasyncs;
-    g.sync_file_ranges += t.sync_file_ranges;
-    add_counts(g.writes_per_flush, t.writes_per_flush);
-    g.flush_latency_ns.merge(t.flush_latency_ns);
+    g.fsyncs += sum.flushes.fsyncs;
+    g.fdatasyncs += sum.flushes.fdatasyncs;
+    g.sync_file_ranges += sum.flushes.sync_file_ranges;
+    add_counts(g.writes_per_flush, sum.flushes.writes_per_flush);
+    g.flush_latency_ns.merge(sum.flush_latency_ns);
     g.direct_ops += sum.direct_ops;
     g.sync_ops += sum.sync_ops;
     g.dsync_ops += sum.dsync_ops;
     add_counts(g.inflight, sum.inflight);
-    add_counts(g.submit_batch, t.submit_batch);
+    add_counts(g.submit_batch, sum.submit_batch);
     add_counts(g.complete_batch, sum.complete_batch);
-    add_counts(g.complete_min, t.complete_min);
-    add_counts(g.uring_submit, t.uring_submit);
+    add_counts(g.complete_min, sum.complete_min);
+    add_counts(g.uring_submit, sum.uring_submit);
     add_counts(g.uring_batches, sum.uring_batches);
     for (size_t i = 1; i < kSyscallSlots; ++i)  // 0: events with no syscall behind them
-        if (t.syscalls[i]) g.syscalls[std::string(trace::syscall_name(static_cast<Syscall>(i)))] += t.syscalls[i];
-    g.idle_gap_ns.merge(t.idle_gap_ns);
-    g.busy_ns += t.busy_ns;
-    g.idle_ns += t.idle_ns;
+        if (sum.syscalls[i]) g.syscalls[std::string(trace::syscall_name(static_cast<Syscall>(i)))] += sum.syscalls[i];
+    g.idle_gap_ns.merge(sum.idle_gap_ns);
+    g.busy_ns += sum.busy_ns;
+    g.idle_ns += sum.idle_ns;
+    g.shares_threads |= !sum.whole_thread;
     if (t.has_timing) {
         g.has_timing = true;
         g.first_ts = std::min(g.first_ts, t.first_ts);
@@ -52,9 +49,9 @@ void add_thread(GroupTotals& g, const ThreadSummary& sum, const trace::FileTable
     g.has_durations |= t.has_durations;
     g.uring_entries = std::max(g.uring_entries, t.uring_entries);
     g.uring_setup_flags |= t.uring_setup_flags;
-    g.opened_read_only |= !t.opened_read_only.empty();
-    g.opened_writable |= !t.opened_writable.empty();
-    g.opened_direct |= t.opened_direct;
+    g.opened_read_only |= sum.opened_read_only;
+    g.opened_writable |= sum.opened_writable;
+    g.opened_direct |= sum.opened_direct;
 
     uint64_t thread_files = 0, thread_range = 0;
     auto use_file = [&](uint32_t id) -> FileUse& {
@@ -67,7 +64,7 @@ void add_thread(GroupTotals& g, const ThreadSummary& sum, const trace::FileTable
         }
         return use;
     };
-    for (const FileStream* s : sum.streams) {
+    for (const FileStream* s : sum.files) {
         if (s->ops == 0) continue;
         FileUse& use = use_file(s->file_id);
         use.ops += s->ops;
@@ -140,17 +137,18 @@ const ValueCounts& uring_submit_batches(const GroupTotals& g) {
     return g.uring_batches.empty() ? g.uring_submit : g.uring_batches;
 }
 
-JobGroup build_group(const std::vector<const ThreadProfile*>& members, const trace::FileTable& files,
+JobGroup build_group(const std::vector<const StreamProfile*>& members, const trace::FileTable& files,
                      const ClassifierOptions& options) {
-    const ThreadProfile& first = *members.front();
+    const StreamProfile& first = *members.front();
     GroupTotals g;
     JobGroup group;
-    std::set<int32_t> processes;
+    std::set<int32_t> threads, processes;
     for (const auto* m : members) {
-        add_thread(g, *m->summary, files);
-        group.threads.push_back(m->summary->thread->tid);
+        add_stream(g, *m->summary, files);
+        threads.insert(m->summary->thread->tid);
         processes.insert(m->summary->thread->tgid);
     }
+    group.threads.assign(threads.begin(), threads.end());
     group.processes.assign(processes.begin(), processes.end());
     for (auto& [id, use] : g.files) group.files.push_back(use);
     std::sort(group.files.begin(), group.files.end(),
@@ -168,7 +166,9 @@ JobGroup build_group(const std::vector<const ThreadProfile*>& members, const tra
         group.pattern = pattern_name(add_patterns(g.read_pattern, g.write_pattern));
         fio_pattern_options(group, g, read_share);
     }
-    fio_common_options(group, g, members.size(), processes, options);
+    // One job per thread: a thread's streams in one group (possible when profiles match only
+    // the group's first member) are one job.
+    fio_common_options(group, g, threads.size(), processes, options);
     group.name = group_name(group);
     return group;
 }

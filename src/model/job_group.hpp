@@ -1,4 +1,4 @@
-// The classifier's third stage (model/classifier.hpp): the threads of one cluster
+// The classifier's third stage (model/classifier.hpp): the streams of one cluster
 // (model/thread_summary.hpp) added up into a JobGroup: its threads, files and evidence, then its
 // fio options (model/fio_mapping.hpp). Internal to the classifier.
 #pragma once
@@ -11,7 +11,7 @@
 
 namespace iodiag::model::classify {
 
-// What a group accumulates from its threads.
+// What a group accumulates from its streams.
 struct GroupTotals {
     DirectionTotals reads, writes;
     PatternEvidence read_pattern, write_pattern;
@@ -24,6 +24,7 @@ struct GroupTotals {
     LogHistogram idle_gap_ns;
     uint64_t busy_ns = 0, idle_ns = 0, first_ts = UINT64_MAX, last_end = 0, thread_active_ns = 0;
     bool has_timing = false, has_durations = false;
+    bool shares_threads = false;  // a member thread also feeds other streams: paced by rate_iops
     uint32_t uring_entries = 0, uring_setup_flags = 0;
     std::map<uint32_t, FileUse> files;
     std::vector<uint64_t> files_per_thread;
@@ -35,7 +36,7 @@ struct GroupTotals {
 // Batches counted from the requests (exact, also SQPOLL passes) beat io_uring_enter returns.
 const ValueCounts& uring_submit_batches(const GroupTotals& g);
 
-JobGroup build_group(const std::vector<const ThreadProfile*>& members, const trace::FileTable& files,
+JobGroup build_group(const std::vector<const StreamProfile*>& members, const trace::FileTable& files,
                      const ClassifierOptions& options);
 
 }  // namespace iodiag::model::classify

@@ -20,10 +20,15 @@ constexpr double kSequentialShare = 0.80; // consecutive share that makes a stre
 constexpr double kRandomShare = 0.20;     // at or below: random
 constexpr double kOneDirectionShare = 0.98;
 
-ThreadSummary summarize(const ThreadState& t, const std::set<uint32_t>& incidental,
-                        std::map<std::string, uint64_t>& ignored) {
-    ThreadSummary sum;
-    sum.thread = &t;
+// A file with fewer data ops than this shows too little of its behaviour to start a stream of its
+// own (one read has no pattern): such files are judged together (split_files).
+constexpr uint64_t kStreamOps = 32;
+
+// The thread's files that are its workload: start-up, configuration and program-loading reads
+// and files it barely touched are counted in `ignored` instead.
+std::vector<const FileStream*> workload_files(const ThreadState& t, const std::set<uint32_t>& incidental,
+                                              std::map<std::string, uint64_t>& ignored) {
+    std::vector<const FileStream*> kept;
     uint64_t thread_ops = 0;
     for (const auto& s : t.streams)
         if (!incidental.count(s.file_id)) thread_ops += s.ops;
@@ -41,24 +46,148 @@ ThreadSummary summarize(const ThreadState& t, const std::set<uint32_t>& incident
             ignored["incidental file IO (a few calls beside the thread's main files)"] += s.ops;
             continue;
         }
-        sum.streams.push_back(&s);
-        add_totals(sum.reads, s.read_totals);
-        add_totals(sum.writes, s.write_totals);
-        sum.direct_ops += s.direct_ops;
-        sum.sync_ops += s.sync_ops;
-        sum.dsync_ops += s.dsync_ops;
-        for (size_t i = 0; i < kDataCalls; ++i) sum.calls[i] += s.calls[i];
+        kept.push_back(&s);
     }
+    return kept;
+}
+
+// What the files alone tell: enough to profile a file or a pool of files.
+StreamSummary of_files(const ThreadState& t, const std::vector<const FileStream*>& files) {
+    StreamSummary sum;
+    sum.thread = &t;
+    sum.whole_thread = false;
+    for (const FileStream* s : files) {
+        sum.files.push_back(s);
+        add_totals(sum.reads, s->read_totals);
+        add_totals(sum.writes, s->write_totals);
+        sum.direct_ops += s->direct_ops;
+        sum.sync_ops += s->sync_ops;
+        sum.dsync_ops += s->dsync_ops;
+        for (size_t i = 0; i < kDataCalls; ++i) sum.calls[i] += s->calls[i];
+        sum.flushes.fsyncs += s->flushes.fsyncs;
+        sum.flushes.fdatasyncs += s->flushes.fdatasyncs;
+        sum.flushes.sync_file_ranges += s->flushes.sync_file_ranges;
+        add_counts(sum.flushes.writes_per_flush, s->flushes.writes_per_flush);
+    }
+    return sum;
+}
+
+// A thread with one kind of IO: the thread's own counts are its stream's.
+StreamSummary whole_thread(const ThreadState& t, const std::vector<const FileStream*>& files) {
+    StreamSummary sum = of_files(t, files);
+    sum.whole_thread = true;
+    sum.flushes = t.flushes;  // also flushes of files set aside, as the thread made them
+    sum.flush_latency_ns = t.flush_latency_ns;
     sum.reads.latency_ns = t.read_latency_ns;
     sum.writes.latency_ns = t.write_latency_ns;
+    sum.syscalls = t.syscalls;
     sum.inflight = t.inflight;
     sum.uring_batches = t.uring_batches;
     sum.complete_batch = t.complete_batch;
     for (const auto& [ctx, ring] : t.rings) ring.pending({sum.inflight, sum.uring_batches, sum.complete_batch});
+    sum.submit_batch = t.submit_batch;
+    sum.complete_min = t.complete_min;
+    sum.uring_submit = t.uring_submit;
+    sum.busy_ns = t.busy_ns;
+    sum.idle_ns = t.idle_ns;
+    sum.idle_gap_ns = t.idle_gap_ns;
+    sum.opened_read_only = !t.opened_read_only.empty();
+    sum.opened_writable = !t.opened_writable.empty();
+    sum.opened_direct = t.opened_direct;
     return sum;
 }
 
-std::string engine_of(const ThreadSummary& sum) {
+void record_coarse(LogHistogram& into, const ValueCounts& coarse) {
+    for (const auto& [ns, calls] : coarse) into.record(ns, calls);
+}
+
+// One of several streams of a thread. Its calls are its files' (data and flush calls; the
+// thread's other calls, open or lseek, name no stream). `work_share` is its part of the thread's
+// working time (active minus idle gaps), by busy time: whatever else the thread did, its other
+// streams and its idle gaps, is this stream's idle time, so a stream that shares its thread is
+// not taken for saturated because the thread was.
+StreamSummary split_stream(const ThreadState& t, const std::vector<const FileStream*>& files, double work_share) {
+    StreamSummary sum = of_files(t, files);
+    for (const FileStream* s : files) {
+        record_coarse(sum.reads.latency_ns, s->read_latency_ns);
+        record_coarse(sum.writes.latency_ns, s->write_latency_ns);
+        record_coarse(sum.flush_latency_ns, s->flush_latency_ns);
+        sum.busy_ns += s->busy_ns;
+        sum.opened_read_only |= t.opened_read_only.count(s->file_id) > 0;
+        sum.opened_writable |= t.opened_writable.count(s->file_id) > 0;
+    }
+    for (size_t i = 0; i < kDataCalls; ++i) sum.syscalls[static_cast<size_t>(Syscall::read) + i] += sum.calls[i];
+    sum.syscalls[static_cast<size_t>(Syscall::fsync)] += sum.flushes.fsyncs;
+    sum.syscalls[static_cast<size_t>(Syscall::fdatasync)] += sum.flushes.fdatasyncs;
+    sum.syscalls[static_cast<size_t>(Syscall::sync_file_range)] += sum.flushes.sync_file_ranges;
+    sum.opened_direct = t.opened_direct;
+    if (t.has_timing) {
+        const double working = static_cast<double>(t.last_end - t.first_ts - std::min(t.idle_ns, t.last_end - t.first_ts));
+        sum.idle_ns = t.last_end - t.first_ts - static_cast<uint64_t>(std::llround(working * work_share));
+    }
+    return sum;
+}
+
+bool uses_async(const ThreadState& t) {
+    return t.async_requests || !t.submit_batch.empty() || t.uring_requests || t.uring_enters || t.uring_entries;
+}
+
+bool same_job(const StreamProfile& a, const StreamProfile& b);
+
+// A thread's files in streams: files whose own profiles match (same_job) are one stream. Files
+// with fewer than kStreamOps ops are profiled together as one pool, which joins a stream it
+// matches, else stands alone if it has kStreamOps ops, else joins the busiest file's stream. A
+// thread using libaio or io_uring stays whole: its depth and batches belong to its contexts and
+// rings, not to files.
+std::vector<std::vector<const FileStream*>> split_files(const ThreadState& t, std::vector<const FileStream*> files) {
+    if (files.size() < 2 || uses_async(t)) return {files};
+    std::stable_sort(files.begin(), files.end(), [](auto* a, auto* b) { return a->ops > b->ops; });
+    struct Part {
+        StreamProfile profile;
+        std::vector<const FileStream*> files;
+    };
+    std::vector<Part> parts;
+    auto place = [&](const std::vector<const FileStream*>& these, bool may_stand_alone) {
+        StreamProfile p = profile_of(of_files(t, these));
+        p.summary = nullptr;  // the summary was a temporary
+        auto it = std::find_if(parts.begin(), parts.end(), [&](const Part& part) { return same_job(part.profile, p); });
+        if (it == parts.end() && may_stand_alone) it = parts.insert(parts.end(), Part{p, {}});
+        else if (it == parts.end()) it = parts.begin();
+        it->files.insert(it->files.end(), these.begin(), these.end());
+    };
+    std::vector<const FileStream*> small;
+    uint64_t small_ops = 0;
+    for (const FileStream* f : files) {
+        if (f->ops >= kStreamOps) place({f}, true);
+        else small.push_back(f), small_ops += f->ops;
+    }
+    if (!small.empty()) place(small, parts.empty() || small_ops >= kStreamOps);
+    std::vector<std::vector<const FileStream*>> streams;
+    for (auto& part : parts) streams.push_back(std::move(part.files));
+    return streams;
+}
+
+// The thread's streams, with each split stream's share of the thread's working time: by busy time
+// when the source gave durations, else by ops.
+void summarize_thread(const ThreadState& t, std::vector<const FileStream*> files, std::vector<StreamSummary>& out) {
+    auto parts = split_files(t, std::move(files));
+    if (parts.size() == 1) {
+        StreamSummary sum = whole_thread(t, parts.front());
+        bool does_io = sum.data_ops() || uses_async(t);
+        if (does_io) out.push_back(std::move(sum));
+        return;
+    }
+    auto weight = [&](const std::vector<const FileStream*>& part) {
+        uint64_t w = 0;
+        for (const FileStream* s : part) w += t.busy_ns ? s->busy_ns : s->ops;
+        return w;
+    };
+    uint64_t total = 0;
+    for (const auto& part : parts) total += weight(part);
+    for (const auto& part : parts) out.push_back(split_stream(t, part, share(weight(part), total)));
+}
+
+std::string engine_of(const StreamSummary& sum) {
     const ThreadState& t = *sum.thread;
     if (t.async_requests || !t.submit_batch.empty()) return "libaio";
     if (t.uring_requests || t.uring_enters || t.uring_entries) return "io_uring";
@@ -78,23 +207,28 @@ std::string engine_of(const ThreadSummary& sum) {
     return best ? best : "unknown";
 }
 
-std::string flush_call_of(const ThreadState& t) {
-    uint64_t most = std::max({t.fsyncs, t.fdatasyncs, t.sync_file_ranges});
+std::string flush_call_of(const FlushCounts& f) {
+    uint64_t most = std::max({f.fsyncs, f.fdatasyncs, f.sync_file_ranges});
     if (most == 0) return {};
-    if (most == t.fdatasyncs) return "fdatasync";
-    if (most == t.fsyncs) return "fsync";
+    if (most == f.fdatasyncs) return "fdatasync";
+    if (most == f.fsyncs) return "fsync";
     return "sync_file_range";
 }
 
-bool same_job(const ThreadProfile& a, const ThreadProfile& b) {
+bool same_job(const StreamProfile& a, const StreamProfile& b) {
     auto near = [](uint64_t x, uint64_t y) {
         return x == y || (std::max(x, y) - std::min(x, y)) * 4 <= std::max(x, y);  // within 25%
     };
+    // Read shares 10 points apart, or three standard errors of the smaller sample: a file of 40
+    // ops of a 70/30 mix can show 55/45 by chance.
+    const double mean_share = (a.read_share + b.read_share) / 2;
+    const double few = static_cast<double>(std::max<uint64_t>(1, std::min(a.ops, b.ops)));
+    const double share_slack = std::max(0.10, 3 * std::sqrt(mean_share * (1 - mean_share) / few));
     return a.engine == b.engine && a.direction == b.direction && a.pattern == b.pattern &&
            a.direct == b.direct && a.sync == b.sync && a.flush_call == b.flush_call &&
            near(a.writes_per_flush, b.writes_per_flush) && near(a.iodepth, b.iodepth) &&
            a.read_bs == b.read_bs && a.write_bs == b.write_bs &&
-           std::abs(a.read_share - b.read_share) <= 0.10;
+           std::abs(a.read_share - b.read_share) <= share_slack;
 }
 
 // Each file's IO over all threads, for the incidental rule (model/incidental.hpp): start-up and
@@ -134,10 +268,14 @@ void add_totals(StreamTotals& into, const StreamTotals& from) {
     for (const auto& [size, count] : from.sizes) into.sizes[size] += count;
 }
 
-PatternEvidence merged_pattern(const ThreadSummary& sum, IoDir dir) {
+void add_counts(ValueCounts& into, const ValueCounts& from) {
+    for (const auto& [value, count] : from) into[value] += count;
+}
+
+PatternEvidence merged_pattern(const StreamSummary& sum, IoDir dir) {
     PatternEvidence total;
     std::map<uint64_t, uint64_t> gaps;
-    for (const FileStream* s : sum.streams) {
+    for (const FileStream* s : sum.files) {
         const DirectionStream& d = dir == IoDir::read ? s->reads : s->writes;
         total.ops += d.pattern.ops;
         total.consecutive += d.pattern.consecutive;
@@ -175,12 +313,13 @@ uint64_t dominant_size(const ValueCounts& sizes) {
     return 0;
 }
 
-ThreadProfile profile_of(const ThreadSummary& sum) {
+StreamProfile profile_of(const StreamSummary& sum) {
     const ThreadState& t = *sum.thread;
-    ThreadProfile p;
+    StreamProfile p;
     p.summary = &sum;
     p.engine = engine_of(sum);
     uint64_t ops = sum.data_ops();
+    p.ops = ops;
     p.read_share = share(sum.reads.ops, ops);
     if (ops == 0) p.direction = "unknown";
     else if (p.read_share >= kOneDirectionShare) p.direction = "read";
@@ -191,8 +330,8 @@ ThreadProfile profile_of(const ThreadSummary& sum) {
     p.sync = share(sum.sync_ops, sum.writes.ops) >= 0.5    ? "sync"
              : share(sum.dsync_ops, sum.writes.ops) >= 0.5 ? "dsync"
                                                            : "none";
-    p.flush_call = flush_call_of(t);
-    p.writes_per_flush = quantile_of(t.writes_per_flush, 0.5);
+    p.flush_call = flush_call_of(sum.flushes);
+    p.writes_per_flush = quantile_of(sum.flushes.writes_per_flush, 0.5);
     p.read_bs = dominant_size(sum.reads.sizes);
     p.write_bs = dominant_size(sum.writes.sizes);
     if (!sum.inflight.empty()) p.iodepth = quantile_of(sum.inflight, 0.99);
@@ -200,26 +339,20 @@ ThreadProfile profile_of(const ThreadSummary& sum) {
     return p;
 }
 
-std::vector<ThreadSummary> summarize_threads(const std::unordered_map<int32_t, ThreadState>& threads,
+std::vector<StreamSummary> summarize_streams(const std::unordered_map<int32_t, ThreadState>& threads,
                                              const trace::FileTable& files,
                                              std::map<std::string, uint64_t>& ignored) {
     std::vector<const ThreadState*> ordered;
     for (const auto& [tid, t] : threads) ordered.push_back(&t);
     std::sort(ordered.begin(), ordered.end(), [](auto* a, auto* b) { return a->tid < b->tid; });
-    std::vector<ThreadSummary> summaries;
-    summaries.reserve(ordered.size());
+    std::vector<StreamSummary> summaries;
     const std::set<uint32_t> incidental = incidental_file_ids(threads, files);
-    for (const ThreadState* t : ordered) {
-        ThreadSummary sum = summarize(*t, incidental, ignored);
-        bool does_io = sum.data_ops() || t->async_requests || t->uring_requests || t->uring_enters ||
-                       !t->submit_batch.empty();
-        if (does_io) summaries.push_back(std::move(sum));
-    }
+    for (const ThreadState* t : ordered) summarize_thread(*t, workload_files(*t, incidental, ignored), summaries);
     return summaries;
 }
 
-std::vector<std::vector<const ThreadProfile*>> cluster_threads(const std::vector<ThreadProfile>& profiles) {
-    std::vector<std::vector<const ThreadProfile*>> clusters;
+std::vector<std::vector<const StreamProfile*>> cluster_streams(const std::vector<StreamProfile>& profiles) {
+    std::vector<std::vector<const StreamProfile*>> clusters;
     for (const auto& p : profiles) {
         auto it = std::find_if(clusters.begin(), clusters.end(),
                                [&](const auto& c) { return same_job(*c.front(), p); });

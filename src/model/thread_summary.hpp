@@ -1,6 +1,7 @@
 // The classifier's second stage (model/classifier.hpp): each thread's accumulated IO, with
-// start-up and incidental files set aside, summarized and profiled; threads whose profiles match
-// are one job group. Internal to the classifier.
+// start-up and incidental files set aside, split into streams (its files whose IO behaves alike),
+// each summarized and profiled; streams of all threads whose profiles match are one job group.
+// Internal to the classifier.
 #pragma once
 
 #include <map>
@@ -27,14 +28,16 @@ struct DirectionTotals : StreamTotals {
 };
 
 void add_totals(StreamTotals& into, const StreamTotals& from);
+void add_counts(ValueCounts& into, const ValueCounts& from);
 
-struct ThreadSummary;
+struct StreamSummary;
 
-struct ThreadProfile {
-    const ThreadSummary* summary = nullptr;
+struct StreamProfile {
+    const StreamSummary* summary = nullptr;
     std::string engine;
     std::string direction;   // read, write, readwrite, unknown
     double read_share = 0;
+    uint64_t ops = 0;        // data ops, for how far read_share may be off by chance
     std::string pattern;     // sequential, random, strided, mixed, unknown
     bool direct = false;
     std::string sync;        // none, sync, dsync
@@ -44,28 +47,44 @@ struct ThreadProfile {
     uint64_t read_bs = 0, write_bs = 0;  // dominant sizes, 0 when none dominates
 };
 
-// A thread's IO once program-loading reads are set aside: what the model is built from.
-struct ThreadSummary {
+// One stream of a thread: its files whose IO behaves alike, once program-loading and incidental
+// files are set aside. A thread with one kind of IO is one stream (whole_thread); a thread that
+// does several (a database backend: WAL appends with fdatasync, random data-page reads and
+// writes) is one stream per kind, each fed by the files of that kind.
+struct StreamSummary {
     const ThreadState* thread = nullptr;
-    std::vector<const FileStream*> streams;
+    // The thread's only stream: the thread's own counts (every syscall, async depth and batches,
+    // latency, idle gaps) are the stream's. A split thread's streams take theirs from their files.
+    bool whole_thread = true;
+    std::vector<const FileStream*> files;
     DirectionTotals reads, writes;
     uint64_t direct_ops = 0, sync_ops = 0, dsync_ops = 0;
     std::array<uint64_t, kDataCalls> calls{};
+    std::array<uint64_t, kSyscallSlots> syscalls{};
+    FlushCounts flushes;
+    LogHistogram flush_latency_ns;
     ValueCounts inflight, uring_batches, complete_batch;  // the thread's, with its rings' open batches
+    ValueCounts submit_batch, complete_min, uring_submit;
+    // Timing over the thread's active time. A split stream's idle time is the thread's time
+    // outside its share of the work (see split_timing in thread_summary.cpp).
+    uint64_t busy_ns = 0, idle_ns = 0;
+    LogHistogram idle_gap_ns;
+    bool opened_read_only = false, opened_writable = false, opened_direct = false;
     uint64_t data_ops() const { return reads.ops + writes.ops; }
 };
 
-// The threads that do IO, by tid, each without its incidental files (counted in `ignored`).
-std::vector<ThreadSummary> summarize_threads(const std::unordered_map<int32_t, ThreadState>& threads,
+// The streams of the threads that do IO, by tid, each without its incidental files (counted in
+// `ignored`).
+std::vector<StreamSummary> summarize_streams(const std::unordered_map<int32_t, ThreadState>& threads,
                                              const trace::FileTable& files,
                                              std::map<std::string, uint64_t>& ignored);
 
-ThreadProfile profile_of(const ThreadSummary& sum);
+StreamProfile profile_of(const StreamSummary& sum);
 
-// Threads with matching profiles, in the order of their first member: one cluster per job group.
-std::vector<std::vector<const ThreadProfile*>> cluster_threads(const std::vector<ThreadProfile>& profiles);
+// Streams with matching profiles, in the order of their first member: one cluster per job group.
+std::vector<std::vector<const StreamProfile*>> cluster_streams(const std::vector<StreamProfile>& profiles);
 
-PatternEvidence merged_pattern(const ThreadSummary& sum, IoDir dir);
+PatternEvidence merged_pattern(const StreamSummary& sum, IoDir dir);
 PatternEvidence add_patterns(PatternEvidence a, const PatternEvidence& b);
 std::string pattern_name(const PatternEvidence& p);
 // The size that holds most ops (kDominantShare), 0 when none does.

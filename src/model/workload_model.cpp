@@ -146,12 +146,13 @@ IODIAG_JSON_FIELDS(Evidence, reads, writes, fsyncs, fdatasyncs, sync_file_ranges
 IODIAG_JSON_FIELDS(FileUse, path, kind, size, ops, bytes)
 IODIAG_JSON_FIELDS(JobGroup, name, threads, processes, files, engine, pattern, direction, fio,
                    unknown, notes, evidence)
+IODIAG_JSON_FIELDS(ThreadUse, tid, tgid, comm, groups)
 IODIAG_JSON_FIELDS(TargetInfo, pid, comm, cmdline)
 IODIAG_JSON_FIELDS(SourceInfo, kind, detail, why, lines, bad_lines, events, dropped_events, totals)
 IODIAG_JSON_FIELDS(DeviceEvidence, name, dev, requests, reads, writes, flushes, bytes, attributed, sizes,
                    pattern, in_device, q2d_us, d2c_us)
 IODIAG_JSON_FIELDS(WorkloadModel, schema_version, tool_version, created, target, source, duration_s,
-                   complete, end_reason, groups, devices, ignored)
+                   complete, end_reason, groups, threads, devices, ignored)
 
 #undef IODIAG_JSON_FIELDS
 #undef IODIAG_READ_FIELD
@@ -170,14 +171,24 @@ Result<WorkloadModel> from_json(const ordered_json& json) {
                     "is this a model.json written by `iodiag model`?");
     const auto& version = json.at("schema_version");
     // get<int64_t>: 2^32 + 1 is not 1 (get<int>() wrapped it); a version in memory is signed, read from a file unsigned.
-    if (!version.is_number_integer() || version.get<int64_t>() != kSchemaVersion)
+    constexpr int kOldestSchema = 1;
+    if (!version.is_number_integer() || version.get<int64_t>() < kOldestSchema ||
+        version.get<int64_t>() > kSchemaVersion)
         return fail(ErrorKind::bad_input,
-                    "model schema_version " + quoted(version) + " is not supported (this iodiag reads " +
-                        std::to_string(kSchemaVersion) + ")",
+                    fmt::format("model schema_version {} is not supported (this iodiag reads {} to {})",
+                                quoted(version), kOldestSchema, kSchemaVersion),
                     "re-run `iodiag model` with this version of iodiag");
     try {
         WorkloadModel model;
-        read_value(json, Pointer(), model);
+        if (version.get<int64_t>() == 1 && !json.contains("threads")) {
+            // Version 1 had no `threads`; everything else is as it was.
+            ordered_json upgraded = json;
+            upgraded["threads"] = ordered_json::array();
+            read_value(upgraded, Pointer(), model);
+        } else {
+            read_value(json, Pointer(), model);
+        }
+        model.schema_version = kSchemaVersion;
         return model;
     } catch (const FieldError& e) {
         return fail(ErrorKind::bad_input, "model field " + e.field + ": " + e.problem,

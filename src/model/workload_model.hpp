@@ -14,7 +14,8 @@
 
 namespace iodiag::model {
 
-inline constexpr int kSchemaVersion = 1;
+// 2 added `threads` (which groups each thread feeds); a version 1 model loads with it empty.
+inline constexpr int kSchemaVersion = 2;
 
 using ordered_json = nlohmann::ordered_json;
 
@@ -95,6 +96,16 @@ struct JobGroup {
     bool operator==(const JobGroup&) const = default;
 };
 
+// A thread that feeds job groups. A thread whose IO is of several kinds (a database backend's WAL
+// appends and data-page reads) feeds one group per kind; its tid is in each group's `threads`.
+struct ThreadUse {
+    int32_t tid = 0;
+    int32_t tgid = 0;                  // 0 = unknown
+    std::string comm;                  // empty when the source did not say
+    std::vector<std::string> groups;   // the names of the groups it feeds
+    bool operator==(const ThreadUse&) const = default;
+};
+
 struct TargetInfo {
     int32_t pid = 0;
     std::string comm;
@@ -138,6 +149,7 @@ struct WorkloadModel {
     bool complete = true;         // false when the trace was cut short (Ctrl-C, target exit)
     std::string end_reason;       // duration, interrupted, target exited, end of log
     std::vector<JobGroup> groups;
+    std::vector<ThreadUse> threads;            // by tid: the groups each thread feeds
     std::vector<DeviceEvidence> devices;       // block layer, when the source sees it
     std::map<std::string, uint64_t> ignored;   // what was seen but not modelled -> count
     bool operator==(const WorkloadModel&) const = default;

@@ -687,3 +687,135 @@ TEST_CASE("gaps of 500 µs are think time under bpf, tracer overhead under strac
         CHECK_FALSE(only_group(m).fio.contains("rate_iops"));
     }
 }
+
+namespace {
+
+// A database backend's thread as a trace shows it (issue 11): each round appends 8k to the WAL and
+// fdatasyncs it, then reads and writes an 8k data page at random.
+void backend_rounds(Stream& s, int32_t tid, uint32_t wal, uint32_t data, int rounds, uint64_t seed) {
+    std::mt19937_64 rng(seed);
+    uint64_t wal_end = 0;
+    for (int i = 0; i < rounds; ++i) {
+        s.data(tid, Syscall::pwrite64, IoDir::write, wal, wal_end, 8192);
+        wal_end += 8192;
+        s.flush(tid, Syscall::fdatasync, wal);
+        s.data(tid, Syscall::pread64, IoDir::read, data, (rng() % 100000) * 8192, 8192);
+        s.data(tid, Syscall::pwrite64, IoDir::write, data, (rng() % 100000) * 8192, 8192);
+    }
+}
+
+const model::JobGroup& group_named_by(const WorkloadModel& m, const std::string& rw) {
+    for (const auto& g : m.groups)
+        if (opt(g, "rw") == rw) return g;
+    FAIL("no group with rw=" << rw);
+    return m.groups.front();
+}
+
+}  // namespace
+
+TEST_CASE("one thread with WAL appends and random page IO is two streams, two groups", "[classifier][streams]") {
+    Stream s;
+    uint32_t wal = s.file("/db/wal"), data = s.file("/db/base/1234");
+    backend_rounds(s, 40, wal, data, 1000, 1);
+    auto m = s.finish();
+    INFO(model::to_json(m).dump(2));
+    REQUIRE(m.groups.size() == 2);
+    const auto& log = group_named_by(m, "write");
+    CHECK(opt(log, "bs") == "8k");
+    CHECK(opt(log, "fdatasync") == 1);
+    CHECK(opt(log, "numjobs") == 1);
+    CHECK(log.pattern == "sequential");
+    CHECK(log.evidence.writes.ops == 1000);
+    CHECK(log.evidence.reads.ops == 0);
+    CHECK(log.evidence.fdatasyncs == 1000);
+    REQUIRE(log.files.size() == 1);
+    CHECK(log.files[0].path == "/db/wal");
+
+    const auto& pages = group_named_by(m, "randrw");
+    CHECK(opt(pages, "bs") == "8k");
+    CHECK(opt(pages, "rwmixread") == 50);
+    CHECK_FALSE(pages.fio.contains("fdatasync"));
+    CHECK_FALSE(pages.fio.contains("fsync"));
+    CHECK(pages.evidence.fdatasyncs == 0);
+    CHECK(pages.evidence.reads.ops == 1000);
+    CHECK(pages.evidence.writes.ops == 1000);
+    REQUIRE(pages.files.size() == 1);
+    CHECK(pages.files[0].path == "/db/base/1234");
+
+    // Each stream had half the thread's busy time: each job is paced at its own rate, the
+    // thread's 1000 rounds over its active time (4 calls of 12 µs a round).
+    for (const auto* g : {&log, &pages}) {
+        INFO(g->name);
+        CHECK(g->threads == std::vector<int32_t>{40});
+        REQUIRE(g->fio.contains("rate_iops"));
+        CHECK_FALSE(g->fio.contains("thinktime"));
+    }
+    CHECK(std::abs(opt(log, "rate_iops").get<double>() - 1e9 / (4 * 12 * kUs)) < 1000);
+    CHECK(std::abs(opt(pages, "rate_iops").get<double>() - 2e9 / (4 * 12 * kUs)) < 2000);
+    REQUIRE(m.threads.size() == 1);
+    CHECK(m.threads[0].tid == 40);
+    CHECK(m.threads[0].groups.size() == 2);
+}
+
+TEST_CASE("two backend threads give two groups of two jobs each", "[classifier][streams]") {
+    Stream s;
+    uint32_t wal = s.file("/db/wal"), data = s.file("/db/base/1234");
+    backend_rounds(s, 41, wal, data, 800, 2);
+    backend_rounds(s, 42, wal, data, 800, 3);
+    auto m = s.finish();
+    INFO(model::to_json(m).dump(2));
+    REQUIRE(m.groups.size() == 2);
+    const auto& log = group_named_by(m, "write");
+    const auto& pages = group_named_by(m, "randrw");
+    CHECK(opt(log, "numjobs") == 2);
+    CHECK(opt(log, "fdatasync") == 1);
+    CHECK(opt(pages, "numjobs") == 2);
+    CHECK(log.threads == std::vector<int32_t>{41, 42});
+    CHECK(pages.threads == std::vector<int32_t>{41, 42});
+    REQUIRE(m.threads.size() == 2);
+    for (const auto& t : m.threads) {
+        INFO(t.tid);
+        CHECK(t.groups.size() == 2);
+    }
+}
+
+TEST_CASE("a thread doing one kind of IO on two files stays one stream", "[classifier][streams]") {
+    Stream s;
+    uint32_t a = s.file("/data/a"), b = s.file("/data/b");
+    std::mt19937_64 rng(4);
+    for (int i = 0; i < 2000; ++i)
+        s.data(50, Syscall::pread64, IoDir::read, i % 2 ? a : b, (rng() % 100000) * 8192, 8192);
+    auto m = s.finish();
+    const auto& g = only_group(m);
+    CHECK(opt(g, "rw") == "randread");
+    CHECK(opt(g, "nrfiles") == 2);
+    CHECK(opt(g, "numjobs") == 1);
+    CHECK_FALSE(g.fio.contains("rate_iops"));  // saturated, as one stream
+    REQUIRE(m.threads.size() == 1);
+    CHECK(m.threads[0].groups == std::vector<std::string>{g.name});
+}
+
+TEST_CASE("small files written alike are one stream beside the thread's random reads", "[classifier][streams]") {
+    Stream s;
+    uint32_t data = s.file("/srv/index");
+    std::mt19937_64 rng(6);
+    for (int i = 0; i < 2000; ++i) s.data(60, Syscall::pread64, IoDir::read, data, (rng() % 100000) * 8192, 8192);
+    // 40 small files, 20 appends and an fsync each: too few ops to judge one alone.
+    for (int f = 0; f < 40; ++f) {
+        uint32_t mail = s.file("/srv/mail/" + std::to_string(f));
+        for (uint64_t i = 0; i < 20; ++i) s.data(60, Syscall::pwrite64, IoDir::write, mail, i * 4096, 4096);
+        s.flush(60, Syscall::fsync, mail);
+    }
+    auto m = s.finish();
+    INFO(model::to_json(m).dump(2));
+    REQUIRE(m.groups.size() == 2);
+    const auto& reads = group_named_by(m, "randread");
+    CHECK(reads.files.size() == 1);
+    const auto& mail = group_named_by(m, "write");
+    CHECK(mail.files.size() == 40);
+    CHECK(opt(mail, "nrfiles") == 40);
+    CHECK(opt(mail, "fsync") == 20);
+    CHECK(opt(mail, "bs") == "4k");
+    CHECK(mail.evidence.fsyncs == 40);
+    CHECK(reads.evidence.fsyncs == 0);
+}

@@ -38,6 +38,7 @@ WorkloadModel sample_model() {
     g.evidence.syscalls = {{"pread64", 800}};
     g.evidence.iops = 80.5;
     m.groups.push_back(g);
+    m.threads = {{1235, 1234, "fio", {"randread-4k-psync"}}, {1236, 1234, "", {"randread-4k-psync"}}};
     m.ignored["IO on pipes"] = 3;
     return m;
 }
@@ -175,5 +176,18 @@ TEST_CASE("a schema_version that wraps to the supported one is refused", "[model
     json["schema_version"] = (uint64_t{1} << 32) + kSchemaVersion;  // get<int>() would make it 1
     CHECK_FALSE(from_json(json));
     json["schema_version"] = 1.0 * kSchemaVersion;
+    CHECK_FALSE(from_json(json));
+}
+
+TEST_CASE("a schema_version 1 model, written before threads were listed, loads with none", "[model]") {
+    auto json = to_json(sample_model());
+    json["schema_version"] = 1;
+    json.erase("threads");
+    auto back = from_json(json);
+    REQUIRE(back);
+    CHECK(back->threads.empty());
+    CHECK(back->schema_version == kSchemaVersion);
+    CHECK(back->groups == sample_model().groups);
+    json["schema_version"] = kSchemaVersion;  // a current model must have them
     CHECK_FALSE(from_json(json));
 }
