@@ -136,10 +136,13 @@ bool same_job(const StreamProfile& a, const StreamProfile& b);
 
 // A thread's files in streams: files whose own profiles match (same_job) are one stream. Files
 // with fewer than kStreamOps ops are profiled together as one pool, which joins a stream it
-// matches, else stands alone if it has kStreamOps ops, else joins the busiest file's stream. A
-// thread using libaio or io_uring stays whole: its depth and batches belong to its contexts and
-// rings, not to files.
-std::vector<std::vector<const FileStream*>> split_files(const ThreadState& t, std::vector<const FileStream*> files) {
+// matches, else stands alone if it has kStreamOps ops. A pool too small for either is a few
+// calls beside the thread's streams (sqlite3 reading its script): it joins a thread's only
+// stream, as before streams, and is left out of a split thread's (its ops in `left_out`) rather
+// than adding a foreign file to one. A thread using libaio or io_uring stays whole: its depth
+// and batches belong to its contexts and rings, not to files.
+std::vector<std::vector<const FileStream*>> split_files(const ThreadState& t, std::vector<const FileStream*> files,
+                                                        uint64_t& left_out) {
     if (files.size() < 2 || uses_async(t)) return {files};
     std::stable_sort(files.begin(), files.end(), [](auto* a, auto* b) { return a->ops > b->ops; });
     struct Part {
@@ -147,13 +150,15 @@ std::vector<std::vector<const FileStream*>> split_files(const ThreadState& t, st
         std::vector<const FileStream*> files;
     };
     std::vector<Part> parts;
+    // False when `these` match no stream and may not start one.
     auto place = [&](const std::vector<const FileStream*>& these, bool may_stand_alone) {
         StreamProfile p = profile_of(of_files(t, these));
         p.summary = nullptr;  // the summary was a temporary
         auto it = std::find_if(parts.begin(), parts.end(), [&](const Part& part) { return same_job(part.profile, p); });
-        if (it == parts.end() && may_stand_alone) it = parts.insert(parts.end(), Part{p, {}});
-        else if (it == parts.end()) it = parts.begin();
+        if (it == parts.end() && !may_stand_alone) return false;
+        if (it == parts.end()) it = parts.insert(parts.end(), Part{p, {}});
         it->files.insert(it->files.end(), these.begin(), these.end());
+        return true;
     };
     std::vector<const FileStream*> small;
     uint64_t small_ops = 0;
@@ -161,7 +166,10 @@ std::vector<std::vector<const FileStream*>> split_files(const ThreadState& t, st
         if (f->ops >= kStreamOps) place({f}, true);
         else small.push_back(f), small_ops += f->ops;
     }
-    if (!small.empty()) place(small, parts.empty() || small_ops >= kStreamOps);
+    if (!small.empty() && !place(small, parts.empty() || small_ops >= kStreamOps)) {
+        if (parts.size() == 1) parts.front().files.insert(parts.front().files.end(), small.begin(), small.end());
+        else left_out += small_ops;
+    }
     std::vector<std::vector<const FileStream*>> streams;
     for (auto& part : parts) streams.push_back(std::move(part.files));
     return streams;
@@ -169,8 +177,11 @@ std::vector<std::vector<const FileStream*>> split_files(const ThreadState& t, st
 
 // The thread's streams, with each split stream's share of the thread's working time: by busy time
 // when the source gave durations, else by ops.
-void summarize_thread(const ThreadState& t, std::vector<const FileStream*> files, std::vector<StreamSummary>& out) {
-    auto parts = split_files(t, std::move(files));
+void summarize_thread(const ThreadState& t, std::vector<const FileStream*> files, std::vector<StreamSummary>& out,
+                      std::map<std::string, uint64_t>& ignored) {
+    uint64_t left_out = 0;
+    auto parts = split_files(t, std::move(files), left_out);
+    if (left_out) ignored["incidental file IO (a few calls beside the thread's main files)"] += left_out;
     if (parts.size() == 1) {
         StreamSummary sum = whole_thread(t, parts.front());
         bool does_io = sum.data_ops() || uses_async(t);
@@ -347,7 +358,8 @@ std::vector<StreamSummary> summarize_streams(const std::unordered_map<int32_t, T
     std::sort(ordered.begin(), ordered.end(), [](auto* a, auto* b) { return a->tid < b->tid; });
     std::vector<StreamSummary> summaries;
     const std::set<uint32_t> incidental = incidental_file_ids(threads, files);
-    for (const ThreadState* t : ordered) summarize_thread(*t, workload_files(*t, incidental, ignored), summaries);
+    for (const ThreadState* t : ordered)
+        summarize_thread(*t, workload_files(*t, incidental, ignored), summaries, ignored);
     return summaries;
 }
 
