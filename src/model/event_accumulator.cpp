@@ -80,7 +80,7 @@ void EventAccumulator::on_data(ThreadState& t, const IoEvent& e) {
     stream.bytes += static_cast<uint64_t>(e.ret);
     if (e.dir == IoDir::write) ++stream.writes_since_flush;
     if (e.offset_kind != OffsetKind::unknown) {
-        (e.dir == IoDir::read ? stream.reads : stream.writes).observe(e.offset, e.bytes);
+        (read ? stream.reads : stream.writes).observe(e.offset, e.bytes, !read);
         stream.touch(e.offset, e.bytes);
     }
 }
@@ -218,7 +218,7 @@ void EventAccumulator::on_async(const AsyncRequest& r) {
     ++stream.ops;
     stream.bytes += r.bytes;
     if (r.dir == IoDir::write) ++stream.writes_since_flush;
-    (r.dir == IoDir::read ? stream.reads : stream.writes).observe(r.offset, r.bytes);
+    (read ? stream.reads : stream.writes).observe(r.offset, r.bytes, !read);
     stream.touch(r.offset, r.bytes);
 }
 

@@ -37,14 +37,18 @@ constexpr size_t kDataCalls = static_cast<size_t>(Syscall::pwritev2) - static_ca
 // Per (thread, file, direction): where the last IO ended, to tell consecutive from random.
 struct DirectionStream {
     bool has_last = false;
-    uint64_t last_end = 0;
+    uint64_t last_start = 0, last_end = 0;
     PatternEvidence pattern;
     std::map<uint64_t, uint64_t> gaps;  // forward gap -> times (bounded)
 
-    void observe(uint64_t offset, uint64_t bytes) {
+    // `appending`: a write that rewrites the tail of the previous one and reaches at least its end
+    // continues it, as a log does when each commit rewrites its partial last page (PostgreSQL's
+    // WAL); random writes land on the block just written only by chance.
+    void observe(uint64_t offset, uint64_t bytes, bool appending) {
+        const bool rewrites_tail = appending && offset >= last_start && offset < last_end && offset + bytes >= last_end;
         if (has_last) {
             ++pattern.ops;
-            if (offset == last_end) {
+            if (offset == last_end || rewrites_tail) {
                 ++pattern.consecutive;
                 ++pattern.sequential;
             } else if (offset > last_end) {
@@ -56,6 +60,7 @@ struct DirectionStream {
             }
         }
         has_last = true;
+        last_start = offset;
         last_end = offset + bytes;
     }
 };

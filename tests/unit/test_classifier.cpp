@@ -819,3 +819,20 @@ TEST_CASE("small files written alike are one stream beside the thread's random r
     CHECK(mail.evidence.fsyncs == 40);
     CHECK(reads.evidence.fsyncs == 0);
 }
+
+TEST_CASE("a log that rewrites its partial last page at each commit is sequential writes", "[classifier][streams]") {
+    // PostgreSQL's WAL: each commit writes the current 8k page again, now fuller, and fdatasyncs;
+    // every third commit the page is full and the next one starts.
+    Stream s;
+    uint32_t wal = s.file("/pg/pg_wal/000000010000000000000001");
+    for (uint64_t i = 0; i < 900; ++i) {
+        s.data(70, Syscall::pwrite64, IoDir::write, wal, (i / 3) * 8192, 8192);
+        s.flush(70, Syscall::fdatasync, wal);
+    }
+    auto m = s.finish();
+    const auto& g = only_group(m);
+    CHECK(opt(g, "rw") == "write");
+    CHECK(opt(g, "fdatasync") == 1);
+    CHECK(g.evidence.writes.pattern.consecutive == 899);
+    CHECK(g.evidence.writes.pattern.backward == 0);
+}
