@@ -68,11 +68,15 @@ model::WorkloadModel model_fio_job(const ScratchDir& dir, const std::string& job
                                    const std::vector<std::string>& extra_iodiag_args) {
     const fs::path job = write_fio_job(dir, traced_job(dir).filename().string(), job_body, seconds);
 
-    const std::string model_path = model_file(dir).string();
+    return model_command(model_file(dir).string(), extra_iodiag_args, {"fio", "--output=/dev/null", job.string()});
+}
+
+model::WorkloadModel model_command(const std::string& model_path, const std::vector<std::string>& iodiag_args,
+                                   const std::vector<std::string>& command) {
     std::vector<std::string> args{"model", "-o", model_path};
-    args.insert(args.end(), extra_iodiag_args.begin(), extra_iodiag_args.end());
-    for (std::string part : {"--", "fio", "--output=/dev/null"}) args.push_back(part);
-    args.push_back(job.string());
+    args.insert(args.end(), iodiag_args.begin(), iodiag_args.end());
+    args.push_back("--");
+    args.insert(args.end(), command.begin(), command.end());
     auto run = run_iodiag(args);
     INFO("iodiag stdout:\n" << run.out << "\niodiag stderr:\n" << run.err);
     REQUIRE(run.exit_code == 0);

@@ -36,6 +36,10 @@ ReaderRun run_on_direct_reader(const ScratchDir& dir, const std::vector<std::str
 model::WorkloadModel model_fio_job(const ScratchDir& dir, const std::string& job_body, int seconds = 2,
                                    const std::vector<std::string>& extra_iodiag_args = {});
 
+// Runs `iodiag model -o MODEL_PATH IODIAG_ARGS... -- COMMAND...` (it must exit 0); returns the model.
+model::WorkloadModel model_command(const std::string& model_path, const std::vector<std::string>& iodiag_args,
+                                   const std::vector<std::string>& command);
+
 // Where model_fio_job leaves the job it traced and the model it wrote.
 std::filesystem::path traced_job(const ScratchDir& dir);
 std::filesystem::path model_file(const ScratchDir& dir);

@@ -1,14 +1,19 @@
 // `iodiag model` on real programs (issue 11): start-up reads must not change the workload's
-// groups (dd), and a --pid target whose children do the IO must be told about --children (fio).
+// groups (dd), a --pid target whose children do the IO must be told about --children (fio), and
+// O_DIRECT with an async engine in someone else's event loop (qemu-img bench: libaio, io_uring).
 #include <signal.h>
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <fstream>
 #include <thread>
 
+#include <nlohmann/json.hpp>
+
 #include "bpf_harness.hpp"
+#include "common/histogram.hpp"
 #include "common/subprocess.hpp"
 #include "fio_harness.hpp"
 #include "model/workload_model.hpp"
@@ -75,4 +80,107 @@ TEST_CASE("real apps: --pid on fio's main process without --children points at -
     const auto& g = group_with(*m, "rw", "randwrite");
     CHECK(option(g, "bs") == "8k");
     CHECK(option(g, "numjobs") == 2);
+}
+
+namespace {
+
+// `qemu-img bench` on a 64 MiB raw image: O_DIRECT (-t none) 4k requests, 16 in flight, each at
+// the previous one's offset + 4k (-S defaults to -s: sequential, its man page says; back to 0 at
+// the end), in qemu's own event loop. The image is written first: reads of a hole never reach the
+// disk, while fio's reproduction reads a file it laid out. Traced by the bpf source; returns the
+// model and leaves it at model_path.
+model::WorkloadModel model_qemu_img_bench(const ScratchDir& dir, const std::string& model_path,
+                                          const std::vector<std::string>& engine, bool write, int count) {
+    const std::string image = dir / "bench.raw";
+    REQUIRE(run_capture({"dd", "if=/dev/zero", "of=" + image, "bs=1M", "count=64", "conv=fsync", "status=none"})
+                ->exit_code == 0);
+    std::vector<std::string> bench{"qemu-img", "bench", "-f", "raw", "-t", "none", "-d", "16", "-c",
+                                   std::to_string(count), "-s", "4096"};
+    bench.insert(bench.end(), engine.begin(), engine.end());
+    if (write) bench.push_back("-w");
+    bench.push_back(image);
+    return model_command(model_path, {"--source", "bpf"}, bench);
+}
+
+// What a storage engineer writes down for it, but the depth: iodepth is what is in flight from
+// submit to reap, and on this 2-core VM qemu's one thread is the bottleneck: the disk answers in
+// ~35 us, the block layer sees a median of 2 requests in the device, and most of qemu's 16 wait
+// in qemu. So 16 bounds the depth from above; it is at least the device's median.
+void check_qemu_img_group(const model::WorkloadModel& m, const model::JobGroup& g, const std::string& engine) {
+    CHECK(option(g, "ioengine") == engine);
+    CHECK(option(g, "direct") == 1);
+    CHECK(option(g, "bs") == "4k");
+    const auto depth = option(g, "iodepth");
+    REQUIRE(depth.is_number_integer());
+    uint64_t device_depth = 1;
+    for (const auto& d : m.devices)
+        if (d.attributed * 2 > d.requests) device_depth = std::max(device_depth, quantile_of(d.in_device, 0.5));
+    CHECK(depth.get<uint64_t>() >= device_depth);
+    if (engine == "libaio")  // known bug: libaio completions reaped from the ring are never seen
+        CHECK_NOFAIL(depth.get<int>() <= 16);
+    else
+        CHECK(depth.get<int>() <= 16);
+}
+
+// `iodiag reproduce --run` on this machine's disk: fio's rate over the traced one. Loose (0.5..2
+// in the tests): a 2-core VM shared with builds moves a run by 30% alone.
+double reproduced_rate(const ScratchDir& dir, const std::string& model_path) {
+    auto run = run_iodiag({"reproduce", model_path, "-o", dir / "job.fio", "--target", dir.path().string(),
+                           "--runtime", "3", "--run", "--json"});
+    INFO("reproduce --run stdout:\n" << run.out << "\nstderr:\n" << run.err);
+    REQUIRE(run.exit_code == 0);
+    const auto result = nlohmann::json::parse(run.out);
+    for (const auto& metric : result.at("comparison").at("groups").at(0).at("metrics"))
+        if (metric.at("metric") == "IOPS" && metric.at("observed").get<double>() > 0)
+            return metric.at("reproduced").get<double>() / metric.at("observed").get<double>();
+    FAIL("no IOPS in the comparison");
+    return 0;
+}
+
+}  // namespace
+
+// Known bugs, checked without failing (CHECK_NOFAIL) until they are fixed in src/model and
+// src/trace: qemu takes libaio completions from the ring in user space (no io_getevents), so no
+// request is ever seen to complete (iodepth = every request); qemu submits its 16 requests a few
+// slots out of order, so its 4k steps count as 30-65% random (rw=randwrite/randread); and a
+// handful of idle gaps (179 of >= 200 us in 50000 IOs) becomes thinktime after every IO (fio
+// then runs 10-100x slower than qemu did).
+TEST_CASE("real apps: qemu-img bench -n -w is sequential 4k direct libaio writes at depth 16, reproduced by fio",
+          "[model][real apps][qemu-img][fio]") {
+    SKIP_UNLESS_BPF_SOURCE("qemu-img", "dd", "fio");
+    ScratchDir dir;
+    const std::string model_path = dir / "model.json";
+    auto m = model_qemu_img_bench(dir, model_path, {"-n"}, true, 30000);
+    INFO(model::to_json(m).dump(2));
+    const auto& g = group_with(m, "ioengine", "libaio");
+    check_qemu_img_group(m, g, "libaio");
+    CHECK_NOFAIL(option(g, "rw") == "write");
+    CHECK(g.evidence.writes.ops == 30000);
+    CHECK(g.evidence.reads.ops <= 2);  // qemu's probe of the image's first sector
+    const double ratio = reproduced_rate(dir, model_path);
+    CHECK_NOFAIL(ratio >= 0.5);
+    CHECK_NOFAIL(ratio <= 2.0);
+}
+
+TEST_CASE("real apps: qemu-img bench -i io_uring is sequential 4k direct io_uring reads at depth 16, reproduced by fio",
+          "[model][real apps][qemu-img][fio]") {
+    SKIP_UNLESS_BPF_SOURCE("qemu-img", "dd", "truncate", "fio");
+    ScratchDir dir;
+    const std::string probe = dir / "probe.raw";
+    REQUIRE(run_capture({"truncate", "-s", "1M", probe})->exit_code == 0);
+    if (run_capture({"qemu-img", "bench", "-i", "io_uring", "-t", "none", "-c", "1", "-f", "raw", probe})->exit_code != 0) {
+        WARN("skipped: this qemu-img has no io_uring (qemu-img bench -i io_uring fails)");
+        return;
+    }
+    const std::string model_path = dir / "model.json";
+    auto m = model_qemu_img_bench(dir, model_path, {"-i", "io_uring"}, false, 50000);
+    INFO(model::to_json(m).dump(2));
+    const auto& g = group_with(m, "ioengine", "io_uring");
+    check_qemu_img_group(m, g, "io_uring");
+    CHECK_NOFAIL(option(g, "rw") == "read");
+    CHECK(g.evidence.reads.ops >= 50000);
+    CHECK(g.evidence.writes.ops == 0);
+    const double ratio = reproduced_rate(dir, model_path);
+    CHECK_NOFAIL(ratio >= 0.5);  // known bug: thinktime, above
+    CHECK(ratio <= 2.0);
 }
