@@ -1,6 +1,8 @@
 #include "fio/fio_report.hpp"
 
 #include <algorithm>
+#include <iterator>
+#include <sstream>
 #include <utility>
 
 #include <nlohmann/json.hpp>
@@ -95,14 +97,21 @@ Result<FioReport> parse_fio_json(std::string_view text) {
     if (brace == std::string_view::npos)
         return fail(ErrorKind::bad_input, "fio's report holds no JSON", "fio may have failed before it ran a job");
     json root;
+    // One JSON value, not the whole text: fio may write notices to its --output file after the
+    // report ("fio: ..." lines, seen with a PostgreSQL model's jobs).
+    std::istringstream in{std::string(text.substr(brace))};
     try {
-        root = json::parse(text.substr(brace));
+        in >> root;
     } catch (const json::exception& e) {
         return fail(ErrorKind::bad_input, std::string("fio's JSON report is unreadable: ") + e.what());
     }
+    std::string after{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
     if (!root.is_object() || !root.contains("jobs") || !root.at("jobs").is_array())
         return fail(ErrorKind::bad_input, "fio's JSON report has no jobs");
     FioReport report;
+    report.notices = std::string(text.substr(0, brace)) + after;
+    report.notices.erase(0, report.notices.find_first_not_of(" \t\r\n"));
+    report.notices.erase(report.notices.find_last_not_of(" \t\r\n") + 1);
     if (root.contains("fio version") && root.at("fio version").is_string())
         report.fio_version = root.at("fio version").get<std::string>();
     std::map<std::string, std::string> global_options;

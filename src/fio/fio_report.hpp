@@ -49,11 +49,12 @@ struct JobStats {
 struct FioReport {
     std::string fio_version;
     std::vector<JobStats> jobs;
+    std::string notices;  // fio's own messages around the JSON (e.g. after it, with several jobs)
     const JobStats* find(std::string_view name) const;
 };
 
-// Parses fio's JSON report; text before the first '{' (fio's notices) is skipped. bad_input when
-// it is not fio's JSON.
+// Parses fio's JSON report; fio's notices before the first '{' and after the JSON object are kept
+// in `notices`, not parsed. bad_input when it is not fio's JSON.
 Result<FioReport> parse_fio_json(std::string_view text);
 
 // The depth at quantile q (0..1) of fio's iodepth_level distribution, as the lower edge of its

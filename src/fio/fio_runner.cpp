@@ -7,6 +7,8 @@
 #include <fstream>
 #include <sstream>
 
+#include <spdlog/spdlog.h>
+
 #include "common/subprocess.hpp"
 #include "fio/job_file.hpp"
 
@@ -92,6 +94,7 @@ Result<FioReport> run_job(const std::string& fio, const std::string& job_path, c
     text << in.rdbuf();
     auto report = parse_fio_json(text.str());
     if (!report) return report;
+    if (!report->notices.empty()) spdlog::info("fio said: {}", report->notices);
     for (const auto& job : report->jobs)
         if (job.error != 0) {
             std::string message = std::strerror(job.error);

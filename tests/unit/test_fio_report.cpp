@@ -84,6 +84,18 @@ TEST_CASE("fio's json+ report is read per job", "[fio][report]") {
     CHECK_FALSE(report->find("nope"));
 }
 
+TEST_CASE("fio's notices before and after its JSON report are kept, not parsed", "[fio][report]") {
+    auto report = parse_fio_json("note: both iodepth and numjobs\n" + std::string(kReport) +
+                                 "\nfio: file hash not empty on exit\n");
+    REQUIRE(report);
+    CHECK(report->jobs.size() == 2);
+    CHECK(report->notices ==
+          "note: both iodepth and numjobs\nfio: some notice before the JSON\n\nfio: file hash not empty on exit");
+    auto plain = parse_fio_json(kReport);
+    REQUIRE(plain);
+    CHECK(plain->notices == "fio: some notice before the JSON");
+}
+
 TEST_CASE("a report that is not fio's JSON is bad input", "[fio][report]") {
     CHECK_FALSE(parse_fio_json(""));
     CHECK_FALSE(parse_fio_json("fio: job failed"));
