@@ -8,6 +8,7 @@ packages=(
   libbpf-dev bpftool clang llvm libelf-dev libdw-dev zlib1g-dev
   nlohmann-json3-dev libcli11-dev libspdlog-dev libfmt-dev catch2 libexpected-dev
   fio strace linux-perf sqlite3
+  postgresql  # real-app tests: a scratch cluster under pgbench (tests/integration/test_model_postgres.cpp)
   libpugixml-dev qemu-utils qemu-system-x86 xfsprogs btrfs-progs e2fsprogs fdisk
   busybox-static cpio
   file  # CPack runs it on the binary for the .deb's Depends (scripts/test-deb.sh)
