@@ -33,8 +33,11 @@ ASAN_EXCLUDE ?= fidelity
 # its tolerance by noise gets one more try (ctest --repeat until-pass:2); a real regression fails both.
 # The Release build is also packaged: test-deb.sh installs the .deb, runs the demo from /usr/bin
 # and purges it (about a minute).
+# The Release run also gives a failing test one more run: a traced launch of dd under perf trace
+# once modelled dd's /dev/zero reads on its output file (once, in a fresh-clone run; it passed 6
+# of 6 runs alone); a real regression fails both runs.
 test: deps build
-	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS) -E fidelity
+	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS) -E fidelity --repeat until-pass:2
 	./scripts/skipped-tests.sh $(BUILD_DIR)
 	cd $(BUILD_DIR) && ctest --output-on-failure -R fidelity --repeat until-pass:2
 	./scripts/test-deb.sh $(BUILD_DIR)
