@@ -203,29 +203,30 @@ std::vector<uint32_t> BpfBlockTracer::devices() const {
     return {impl_->devices.begin(), impl_->devices.end()};
 }
 
-void BpfBlockTracer::collect_totals(model::ordered_json& totals) const {
+void BpfBlockTracer::collect_totals(TracerTotals& totals) const {
     if (!impl_->loaded) return;
-    model::ordered_json out = model::ordered_json::object();
+    std::vector<BlockDeviceTotals> out;
     for (const auto& [dev, t] : impl_->read_totals()) {
-        model::ordered_json d;
-        d["dev"] = std::to_string(dev >> 20) + ":" + std::to_string(dev & 0xfffff);
-        d["requests"] = t.requests;
-        d["reads"] = t.reads;
-        d["writes"] = t.writes;
-        d["flushes"] = t.flushes;
-        d["discards"] = t.discards;
-        d["others"] = t.others;
-        d["read_bytes"] = t.read_bytes;
-        d["write_bytes"] = t.write_bytes;
-        d["attributed"] = t.attributed;
-        d["errors"] = t.errors;
-        d["untracked"] = t.untracked;
-        d["dropped"] = t.dropped;
-        d["missed_completions"] = t.missed;
-        d["in_flight_at_end"] = t.in_flight;  // issued, not completed when the trace ended
-        out[block_device_name(dev)] = std::move(d);
+        BlockDeviceTotals d;
+        d.name = block_device_name(dev);
+        d.dev = std::to_string(dev >> 20) + ":" + std::to_string(dev & 0xfffff);
+        d.requests = t.requests;
+        d.reads = t.reads;
+        d.writes = t.writes;
+        d.flushes = t.flushes;
+        d.discards = t.discards;
+        d.others = t.others;
+        d.read_bytes = t.read_bytes;
+        d.write_bytes = t.write_bytes;
+        d.attributed = t.attributed;
+        d.errors = t.errors;
+        d.untracked = t.untracked;
+        d.dropped = t.dropped;
+        d.missed_completions = t.missed;
+        d.in_flight_at_end = t.in_flight;
+        out.push_back(std::move(d));
     }
-    totals[std::string(name())] = std::move(out);
+    totals.block = std::move(out);
 }
 
 ProgramTime BpfBlockTracer::program_time() const { return impl_->links.program_time(); }
@@ -250,7 +251,7 @@ Status BpfBlockTracer::load(const BpfTarget&, const BpfFeatures&) {
 }
 Status BpfBlockTracer::attach() { return fail(ErrorKind::unsupported, "built without BPF support"); }
 uint64_t BpfBlockTracer::poll(EventSink&, FileTable&) { return 0; }
-void BpfBlockTracer::collect_totals(model::ordered_json&) const {}
+void BpfBlockTracer::collect_totals(TracerTotals&) const {}
 uint64_t BpfBlockTracer::dropped() const { return 0; }
 ProgramTime BpfBlockTracer::program_time() const { return {}; }
 void BpfBlockTracer::detach() {}

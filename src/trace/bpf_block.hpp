@@ -28,7 +28,7 @@ public:
     Status load(const BpfTarget& target, const BpfFeatures& features) override;
     Status attach() override;
     uint64_t poll(EventSink& sink, FileTable& files) override;
-    void collect_totals(model::ordered_json& totals) const override;
+    void collect_totals(TracerTotals& totals) const override;
     uint64_t dropped() const override;
     ProgramTime program_time() const override;
     void detach() override;

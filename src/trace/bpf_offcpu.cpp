@@ -127,26 +127,28 @@ struct BpfOffcpuTracer::Impl {
     }
 
     // Who woke the traced threads (and whom they woke), most waited time first, then most often.
-    model::ordered_json wakeups(const KernelSymbols& kernel) const {
+    std::vector<WakeupTotals> wakeups(const KernelSymbols& kernel) const {
         auto entries = read_hash_map<iodiag_wakeup_key, iodiag_wakeup_value>(skel->maps.wakeups);
         std::sort(entries.begin(), entries.end(), [](const auto& a, const auto& b) {
             return std::tie(a.second.waited_ns, a.second.count) > std::tie(b.second.waited_ns, b.second.count);
         });
-        model::ordered_json out = model::ordered_json::array();
+        std::vector<WakeupTotals> out;
         for (const auto& [key, value] : entries) {
             const auto comm = [](const char* text) { return std::string(text, strnlen(text, IODIAG_OFFCPU_COMM_LEN)); };
-            out.push_back({{"woken", key.wakee_traced == 1},
-                           {"wakee_tgid", key.wakee_tgid},
-                           {"wakee_tid", key.wakee_tid},
-                           {"wakee_comm", comm(key.wakee_comm)},
-                           {"waker_tgid", key.waker_tgid},
-                           {"waker_tid", key.waker_tid},
-                           {"waker_comm", comm(key.waker_comm)},
-                           {"waited_ns", value.waited_ns},
-                           {"count", value.count},
-                           {"run_delay_ns", value.run_delay_ns},
-                           {"waker_kernel", frames(key.waker_kernel_stack, false, 0, kernel)},
-                           {"waker_user", frames(key.waker_user_stack, true, static_cast<int32_t>(key.waker_tgid), kernel)}});
+            WakeupTotals w;
+            w.woken = key.wakee_traced == 1;
+            w.wakee_tgid = key.wakee_tgid;
+            w.wakee_tid = key.wakee_tid;
+            w.wakee_comm = comm(key.wakee_comm);
+            w.waker_tgid = key.waker_tgid;
+            w.waker_tid = key.waker_tid;
+            w.waker_comm = comm(key.waker_comm);
+            w.waited_ns = value.waited_ns;
+            w.count = value.count;
+            w.run_delay_ns = value.run_delay_ns;
+            w.waker_kernel = frames(key.waker_kernel_stack, false, 0, kernel);
+            w.waker_user = frames(key.waker_user_stack, true, static_cast<int32_t>(key.waker_tgid), kernel);
+            out.push_back(std::move(w));
         }
         return out;
     }
@@ -197,7 +199,7 @@ uint64_t BpfOffcpuTracer::poll(EventSink&, FileTable&) {
     return 0;
 }
 
-void BpfOffcpuTracer::collect_totals(model::ordered_json& totals) const {
+void BpfOffcpuTracer::collect_totals(TracerTotals& totals) const {
     if (!impl_->loaded) return;
     iodiag_offcpu_counters c{};
     sum_percpu_u64(impl_->skel->maps.counters, reinterpret_cast<uint64_t*>(&c), 5);
@@ -206,24 +208,26 @@ void BpfOffcpuTracer::collect_totals(model::ordered_json& totals) const {
     std::sort(entries.begin(), entries.end(), [](const auto& a, const auto& b) { return a.second.total_ns > b.second.total_ns; });
 
     const KernelSymbols kernel;
-    model::ordered_json stacks = model::ordered_json::array();
+    OffcpuTotals out;
     for (const auto& [key, value] : entries) {
         const auto pid = static_cast<int32_t>(key.tgid);
-        stacks.push_back({{"tgid", key.tgid},
-                          {"tid", key.tid},
-                          {"comm", std::string(key.comm, strnlen(key.comm, sizeof key.comm))},
-                          {"state", state_name(key.state)},
-                          {"total_ns", value.total_ns},
-                          {"count", value.count},
-                          {"kernel", impl_->frames(key.kernel_stack, false, pid, kernel)},
-                          {"user", impl_->frames(key.user_stack, true, pid, kernel)}});
+        OffcpuStackTotals stack;
+        stack.tgid = key.tgid;
+        stack.tid = key.tid;
+        stack.comm = std::string(key.comm, strnlen(key.comm, sizeof key.comm));
+        stack.state = state_name(key.state);
+        stack.total_ns = value.total_ns;
+        stack.count = value.count;
+        stack.kernel = impl_->frames(key.kernel_stack, false, pid, kernel);
+        stack.user = impl_->frames(key.user_stack, true, pid, kernel);
+        out.stacks.push_back(std::move(stack));
     }
-    totals[std::string(name())] = {{"switches", c.switches},
-                                   {"too_short", c.too_short},
-                                   {"lost", c.lost_starts + c.lost_stacks + c.lost_wakeups},
-                                   {"kernel_symbols", kernel.size() > 0},
-                                   {"stacks", std::move(stacks)}};
-    if (impl_->wakers) totals[std::string(name())]["wakeups"] = impl_->wakeups(kernel);
+    out.switches = c.switches;
+    out.too_short = c.too_short;
+    out.lost = c.lost_starts + c.lost_stacks + c.lost_wakeups;
+    out.kernel_symbols = kernel.size() > 0;
+    if (impl_->wakers) out.wakeups = impl_->wakeups(kernel);
+    totals.offcpu = std::move(out);
 }
 
 ProgramTime BpfOffcpuTracer::program_time() const { return impl_->links.program_time(); }
@@ -247,7 +251,7 @@ Status BpfOffcpuTracer::load(const BpfTarget&, const BpfFeatures&) {
 }
 Status BpfOffcpuTracer::attach() { return fail(ErrorKind::unsupported, "built without BPF support"); }
 uint64_t BpfOffcpuTracer::poll(EventSink&, FileTable&) { return 0; }
-void BpfOffcpuTracer::collect_totals(model::ordered_json&) const {}
+void BpfOffcpuTracer::collect_totals(TracerTotals&) const {}
 uint64_t BpfOffcpuTracer::dropped() const { return 0; }
 ProgramTime BpfOffcpuTracer::program_time() const { return {}; }
 void BpfOffcpuTracer::detach() {}

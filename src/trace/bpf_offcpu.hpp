@@ -26,7 +26,7 @@ public:
     uint64_t poll(EventSink& sink, FileTable& files) override;  // refreshes the processes' maps
     // {"switches", "too_short", "lost", "stacks": [{"tgid", "tid", "comm", "state", "total_ns",
     //  "count", "kernel": [frame names, innermost first], "user": [...]}]}, most time first.
-    void collect_totals(model::ordered_json& totals) const override;
+    void collect_totals(TracerTotals& totals) const override;
     uint64_t dropped() const override;
     ProgramTime program_time() const override;
     void detach() override;

@@ -592,7 +592,7 @@ Result<BpfRun> BpfSource::run(EventSink& sink, FileTable& files) {
             cost.run_ns += t.run_ns;
             cost.runs += t.runs;
         }
-        run.totals["bpf_programs"] = {{"run_ns", cost.run_ns}, {"runs", cost.runs}};
+        run.totals.bpf_programs = cost;
         m.program_stats.reset();
     }
     // Nothing of ours stays attached past this point; then what the rings still hold.

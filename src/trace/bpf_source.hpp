@@ -11,9 +11,9 @@
 #include <vector>
 
 #include "common/result.hpp"
-#include "model/workload_model.hpp"
 #include "trace/io_event.hpp"
 #include "trace/strace_source.hpp"
+#include "trace/tracer_totals.hpp"
 
 namespace iodiag::trace {
 
@@ -24,9 +24,9 @@ struct BpfOptions {
     uint64_t duration_ms = 0;           // 0 = until the target exits or a signal
     bool progress = false;              // progress lines on stderr even when it is not a TTY
     std::string command_stdout;         // launch: the command's stdout goes to this file
-    bool offcpu = false;                // also the off-CPU tracer (totals["offcpu"])
+    bool offcpu = false;                // also the off-CPU tracer (totals.offcpu)
     uint64_t offcpu_min_ns = 1000;      // its shortest absence recorded
-    bool wakers = false;                // and who wakes the target's threads (totals["offcpu"]["wakeups"])
+    bool wakers = false;                // and who wakes the target's threads (totals.offcpu->wakeups)
     uint64_t interval_ms = 0;           // > 0: on_interval runs this often while tracing, after
     std::function<void()> on_interval;  // the records so far went to the sink
 };
@@ -39,7 +39,7 @@ struct BpfRun {
     uint64_t wall_ns = 0;       // from release (or attach) to stop
     uint64_t records = 0;       // events and requests the tracers handed over
     uint64_t dropped = 0;       // lost in the kernel (ring buffers full); totals stay exact
-    model::ordered_json totals = model::ordered_json::object();  // per tracer, exact
+    TracerTotals totals;        // per tracer, exact
 };
 
 class BpfSource {

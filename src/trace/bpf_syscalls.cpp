@@ -657,44 +657,45 @@ uint64_t BpfSyscalls::poll(EventSink& sink, FileTable& files) {
     return m.delivered;
 }
 
-void BpfSyscalls::collect_totals(model::ordered_json& totals) const {
+void BpfSyscalls::collect_totals(TracerTotals& totals) const {
     const Impl& m = *impl_;
     if (!m.skel) return;
-    // Histogram keys are each bucket's lower bound: "4096" counts [4096, 8192).
+    // Each bucket under its lower bound: bucket b >= 1 counts [2^(b-1), 2^b).
     auto histogram = [](const __u64* buckets, int n) {
-        model::ordered_json h = model::ordered_json::object();
+        Log2Buckets h;
         for (int b = 0; b < n; ++b)
-            if (buckets[b]) h[std::to_string(b == 0 ? 0 : uint64_t(1) << (b - 1))] = buckets[b];
+            if (buckets[b]) h.emplace_back(b == 0 ? 0 : uint64_t(1) << (b - 1), buckets[b]);
         return h;
     };
-    model::ordered_json calls = model::ordered_json::object();
+    SyscallTotals out;
     const int totals_fd = bpf_map__fd(m.skel->maps.totals);
     for (int c = 1; c < IODIAG_SC_CALLS; ++c) {
         const iodiag_sc_totals sum = summed_totals(totals_fd, static_cast<uint32_t>(c));
         if (sum.calls == 0) continue;
-        model::ordered_json entry = {{"calls", sum.calls},
-                                     {"errors", sum.errors},
-                                     {"latency_ns_total", sum.latency_ns},
-                                     {"latency_ns_log2", histogram(sum.latency_log2, IODIAG_SC_LATENCY_BUCKETS)}};
+        SyscallCallTotals entry;
+        entry.name = std::string(syscall_name(static_cast<Syscall>(c)));
+        entry.calls = sum.calls;
+        entry.errors = sum.errors;
+        entry.latency_ns_total = sum.latency_ns;
+        entry.latency_ns_log2 = histogram(sum.latency_log2, IODIAG_SC_LATENCY_BUCKETS);
         if (c <= static_cast<int>(Syscall::pwritev2)) {
-            entry["bytes"] = sum.bytes;
-            entry["size_log2"] = histogram(sum.size_log2, IODIAG_SC_SIZE_BUCKETS);
+            entry.has_bytes = true;
+            entry.bytes = sum.bytes;
+            entry.size_log2 = histogram(sum.size_log2, IODIAG_SC_SIZE_BUCKETS);
         }
-        calls[std::string(syscall_name(static_cast<Syscall>(c)))] = std::move(entry);
+        out.calls.push_back(std::move(entry));
     }
     uint64_t counters[IODIAG_CNT_MAX] = {};
     (void)sum_percpu_u64(m.skel->maps.counters, counters, IODIAG_CNT_MAX);
-    totals[std::string(name())] = {
-        {"calls", std::move(calls)},
-        {"records", counters[IODIAG_CNT_RECORDS]},
-        {"dropped", counters[IODIAG_CNT_DROPPED]},
-        {"aio_iocbs", counters[IODIAG_CNT_IOCBS]},
-        {"aio_iocbs_unread", counters[IODIAG_CNT_IOCBS_UNREAD]},
-        {"aio_completions", counters[IODIAG_CNT_COMPLETIONS]},
-        {"aio_completions_unseen_submit", m.unseen_completions},
-        {"processes_started", counters[IODIAG_CNT_FORKS]},
-        {"processes_exited", counters[IODIAG_CNT_EXITS]},
-    };
+    out.records = counters[IODIAG_CNT_RECORDS];
+    out.dropped = counters[IODIAG_CNT_DROPPED];
+    out.aio_iocbs = counters[IODIAG_CNT_IOCBS];
+    out.aio_iocbs_unread = counters[IODIAG_CNT_IOCBS_UNREAD];
+    out.aio_completions = counters[IODIAG_CNT_COMPLETIONS];
+    out.aio_completions_unseen_submit = m.unseen_completions;
+    out.processes_started = counters[IODIAG_CNT_FORKS];
+    out.processes_exited = counters[IODIAG_CNT_EXITS];
+    totals.syscalls = std::move(out);
 }
 
 ProgramTime BpfSyscalls::program_time() const { return impl_->links.program_time(); }
@@ -723,7 +724,7 @@ Status BpfSyscalls::load(const BpfTarget&, const BpfFeatures&) {
 }
 Status BpfSyscalls::attach() { return load({}, {}); }
 uint64_t BpfSyscalls::poll(EventSink&, FileTable&) { return 0; }
-void BpfSyscalls::collect_totals(model::ordered_json&) const {}
+void BpfSyscalls::collect_totals(TracerTotals&) const {}
 uint64_t BpfSyscalls::dropped() const { return 0; }
 ProgramTime BpfSyscalls::program_time() const { return {}; }
 void BpfSyscalls::targets_added() {}

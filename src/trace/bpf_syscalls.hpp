@@ -31,7 +31,7 @@ public:
     // After detach() this also hands over the libaio requests still waiting for a completion
     // (complete_ns 0): none can come any more.
     uint64_t poll(EventSink& sink, FileTable& files) override;
-    void collect_totals(model::ordered_json& totals) const override;
+    void collect_totals(TracerTotals& totals) const override;
     uint64_t dropped() const override;
     ProgramTime program_time() const override;
     void targets_added() override;

@@ -8,9 +8,9 @@
 #include <string_view>
 
 #include "common/result.hpp"
-#include "model/workload_model.hpp"
 #include "trace/bpf_features.hpp"
 #include "trace/io_event.hpp"
+#include "trace/tracer_totals.hpp"
 
 namespace iodiag::trace {
 
@@ -19,13 +19,6 @@ struct BpfTarget {
     bool children = false;          // also its descendants (forks after the start)
     int targets_map_fd = -1;        // shared hash map tgid -> 1 of traced processes, created by
                                     // the bpf source; tracers reuse it (bpf_map__reuse_fd) before load
-};
-
-// The kernel's run-time statistics of a set of programs (bpf_enable_stats): how often they ran and
-// for how long, summed. Zero where statistics were not enabled.
-struct ProgramTime {
-    uint64_t run_ns = 0;
-    uint64_t runs = 0;
 };
 
 class BpfTracer {
@@ -41,8 +34,8 @@ public:
     virtual Status attach() = 0;
     // Drains what the kernel side buffered; never blocks. Returns events delivered.
     virtual uint64_t poll(EventSink& sink, FileTable& files) = 0;
-    // Exact in-kernel counts (maps), under this tracer's name, for model.json's source.totals.
-    virtual void collect_totals(model::ordered_json& totals) const = 0;
+    // Exact in-kernel counts (maps): sets this tracer's member of `totals` (model.json's source.totals).
+    virtual void collect_totals(TracerTotals& totals) const = 0;
     virtual uint64_t dropped() const = 0;
     // Its programs' run time so far, where the bpf source turned statistics on (before detach).
     virtual ProgramTime program_time() const { return {}; }

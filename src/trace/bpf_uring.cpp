@@ -365,33 +365,26 @@ uint64_t BpfUringTracer::poll(EventSink& sink, FileTable& files) {
     return delivered;
 }
 
-void BpfUringTracer::collect_totals(model::ordered_json& totals) const {
+void BpfUringTracer::collect_totals(TracerTotals& totals) const {
     if (!impl_->loaded) return;
     const iodiag_uring_totals t = impl_->read_totals();
-    model::ordered_json out;
-    out["reads"] = t.reads;
-    out["writes"] = t.writes;
-    out["fsyncs"] = t.flushes;
-    out["read_bytes"] = t.read_bytes;
-    out["write_bytes"] = t.write_bytes;
-    out["errors"] = t.errors;
-    out["submit_batches"] = t.submit_batches;
-    out["complete_batches"] = t.complete_batches;
-    model::ordered_json ops = model::ordered_json::object();
+    UringTotals out;
+    out.reads = t.reads;
+    out.writes = t.writes;
+    out.fsyncs = t.flushes;
+    out.read_bytes = t.read_bytes;
+    out.write_bytes = t.write_bytes;
+    out.errors = t.errors;
+    out.submit_batches = t.submit_batches;
+    out.complete_batches = t.complete_batches;
     for (size_t op = 0; op < IODIAG_URING_MAX_OPCODES; ++op)
-        if (t.opcodes[op]) ops[op_name(op)] = t.opcodes[op];
-    out["submitted_by_opcode"] = ops;
-    out["not_files"] = t.not_files;
-    out["untracked"] = t.untracked;
-    out["dropped"] = t.dropped;
-    uint64_t skipped = 0, late = 0;
-    for (const auto& [ring, order] : impl_->order) skipped += order.skipped(), late += order.late();
-    out["order_gaps_skipped"] = skipped;
-    out["late"] = late;
-    uint64_t unseen = 0;
-    for (const auto& [ring, reaps] : impl_->reaps) unseen += reaps.unseen();
-    out["reap_unseen"] = unseen;  // delivered without the time the application took the CQE
-    totals[std::string(name())] = std::move(out);
+        if (t.opcodes[op]) out.submitted_by_opcode.emplace_back(op_name(op), t.opcodes[op]);
+    out.not_files = t.not_files;
+    out.untracked = t.untracked;
+    out.dropped = t.dropped;
+    for (const auto& [ring, order] : impl_->order) out.order_gaps_skipped += order.skipped(), out.late += order.late();
+    for (const auto& [ring, reaps] : impl_->reaps) out.reap_unseen += reaps.unseen();
+    totals.io_uring = std::move(out);
 }
 
 ProgramTime BpfUringTracer::program_time() const { return impl_->links.program_time(); }
@@ -416,7 +409,7 @@ Status BpfUringTracer::load(const BpfTarget&, const BpfFeatures&) {
 }
 Status BpfUringTracer::attach() { return fail(ErrorKind::unsupported, "built without BPF support"); }
 uint64_t BpfUringTracer::poll(EventSink&, FileTable&) { return 0; }
-void BpfUringTracer::collect_totals(model::ordered_json&) const {}
+void BpfUringTracer::collect_totals(TracerTotals&) const {}
 uint64_t BpfUringTracer::dropped() const { return 0; }
 ProgramTime BpfUringTracer::program_time() const { return {}; }
 void BpfUringTracer::detach() {}

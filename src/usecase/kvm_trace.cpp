@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 
 #include "analysis/kvm_exits.hpp"
+#include "model/source_totals.hpp"
 #include "stack/kvm_inspector.hpp"
 #include "stack/qemu_threads.hpp"
 #include "stack/sysroot.hpp"
@@ -149,8 +150,8 @@ Result<KvmTraceRun> trace_qemu(const KvmTraceRequest& request, Observer& observe
     run.end = trace_end(*traced);
 
     analysis::OffcpuReport offcpu;
-    if (traced->totals.contains("offcpu")) {
-        auto report = analysis::offcpu_from_json(traced->totals.at("offcpu"));
+    if (traced->totals.offcpu) {
+        auto report = analysis::offcpu_from_json(model::to_json(*traced->totals.offcpu));
         if (!report) return tl::unexpected(report.error());
         offcpu = std::move(*report);
     }

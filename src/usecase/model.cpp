@@ -9,6 +9,7 @@
 
 #include "analysis/block_stats.hpp"
 #include "model/classifier.hpp"
+#include "model/source_totals.hpp"
 #include "trace/bpf_source.hpp"
 #include "trace/file_stat.hpp"
 #include "trace/kernel_ids.hpp"
@@ -196,7 +197,7 @@ Status trace_bpf(const TraceTarget& target, trace::BpfSource& source, Pipeline& 
     base.source.detail = run->detail;
     base.source.why = why;
     base.source.dropped_events = run->dropped;
-    base.source.totals = std::move(run->totals);
+    base.source.totals = model::to_json(run->totals);
     base.duration_s = static_cast<double>(run->wall_ns) / 1e9;
     base.end_reason = std::string(trace::stop_reason_name(run->reason));
     base.complete = complete_run(target, run->reason);

@@ -2,6 +2,8 @@
 
 #include <utility>
 
+#include "model/source_totals.hpp"
+
 namespace iodiag::usecase {
 namespace {
 
@@ -24,8 +26,8 @@ Result<OffcpuTrace> trace_offcpu(const trace::BpfOptions& bpf, std::string_view 
     trace::FileTable files;
     auto run = run_bpf(**source, ignore, files);
     if (!run) return tl::unexpected(run.error());
-    if (!run->totals.contains("offcpu")) return fail(ErrorKind::internal, "the off-CPU tracer left no totals");
-    auto report = analysis::offcpu_from_json(run->totals.at("offcpu"));
+    if (!run->totals.offcpu) return fail(ErrorKind::internal, "the off-CPU tracer left no totals");
+    auto report = analysis::offcpu_from_json(model::to_json(*run->totals.offcpu));
     if (!report) return tl::unexpected(report.error());
     return OffcpuTrace{trace_end(*run), std::move(*report)};
 }

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "fio_harness.hpp"
+#include "model/source_totals.hpp"
 #include "trace/bpf_tracer.hpp"
 #include "trace/io_event.hpp"
 
@@ -30,6 +31,13 @@ std::optional<uint32_t> whole_disk_under(const std::filesystem::path& path);
 // detached again before returning. With `variant`: that variant (classic tracepoints: tracefs
 // mounted first), else the one the kernel offers first.
 std::string attach_problem(trace::BpfTracer& fresh, std::optional<trace::BpfVariant> variant = std::nullopt);
+
+// `tracer`'s totals as model.json's source.totals holds them.
+inline model::ordered_json totals_json(const trace::BpfTracer& tracer) {
+    trace::TracerTotals totals;
+    tracer.collect_totals(totals);
+    return model::to_json(totals);
+}
 
 // Sends every event to each of `sinks`.
 class FanOut final : public trace::EventSink {

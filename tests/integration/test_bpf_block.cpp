@@ -114,7 +114,7 @@ BlockTrace trace_fio(const LoopMount& loop, const std::string& job_body, int sec
     TracedRun run = run_traced({"fio", "--output=/dev/null", job}, {&tracer}, stats, files, features);
     REQUIRE(run.exit_code == 0);
     BlockTrace out;
-    tracer.collect_totals(out.totals);
+    out.totals = totals_json(tracer);
     out.traced = tracer.devices();
     auto devices = stats.devices([](uint32_t dev) { return trace::block_device_name(dev); });
     INFO("totals: " << out.totals.dump(2));

@@ -83,8 +83,7 @@ TEST_CASE("bpf syscalls: write offsets come from the kernel's file position, fla
                 CHECK(exact);
                 CHECK(described);
             }
-            model::ordered_json totals;
-            tracer.collect_totals(totals);
+            const model::ordered_json totals = totals_json(tracer);
             INFO(totals.dump());
             CHECK(totals.at("syscalls").at("calls").at("write").at("calls").get<uint64_t>() >= 64);
             CHECK(totals.at("syscalls").at("calls").at("write").at("size_log2").at("4096").get<uint64_t>() >= 64);
@@ -125,8 +124,7 @@ TEST_CASE("bpf syscalls: libaio iocbs paired with their completions", "[bpf][sys
             CHECK(as_completed == completed);                // after submission, all 8k read
             // Only the requests in flight when fio stopped may lack a completion.
             CHECK(capture.requests.size() - completed <= 16);
-            model::ordered_json totals;
-            tracer.collect_totals(totals);
+            const model::ordered_json totals = totals_json(tracer);
             CHECK(totals.at("syscalls").at("aio_iocbs").get<uint64_t>() == capture.requests.size());
 
             model::WorkloadModel m = classifier.finish(files, {});

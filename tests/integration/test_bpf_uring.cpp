@@ -61,7 +61,7 @@ UringTrace trace_fio(const ScratchDir& dir, const std::string& job_body, int sec
     REQUIRE_FALSE(fio.is_discarded());
     for (const auto& job_report : fio["jobs"])
         out.fio_ios += job_report["read"]["total_ios"].get<uint64_t>() + job_report["write"]["total_ios"].get<uint64_t>();
-    tracer.collect_totals(out.totals);
+    out.totals = totals_json(tracer);
     CHECK(tracer.dropped() == 0);
     model::WorkloadModel base;
     base.source.kind = "bpf";

@@ -65,7 +65,7 @@ VariantRun trace_fio(const ScratchDir& dir, const std::string& job_body, const c
     for (const auto& [file, calls] : sink.by_file)
         if (file && files.get(file).path.starts_with(dir.path().string() + "/")) out.data_preads += calls;
     out.detail = run->detail;
-    out.totals = run->totals;
+    out.totals = model::to_json(run->totals);
     std::ifstream in(report);
     auto fio = model::ordered_json::parse(in, nullptr, false);
     REQUIRE_FALSE(fio.is_discarded());
