@@ -73,9 +73,6 @@ struct {
 extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym __weak;
 
 // Kernel ABI values used below.
-#define O_WRONLY_ 01
-#define O_CREAT_ 0100
-#define O_TRUNC_ 01000
 #define MAP_ANONYMOUS_ 0x20
 #define IOCB_CMD_PREADV_ 7
 #define IOCB_CMD_PWRITEV_ 8
@@ -415,8 +412,7 @@ static __always_inline int on_exit(const struct enter_state *st, __u64 pid_tgid,
         rec->flags = a[1];
         break;
     case IODIAG_SC_CREAT:
-        path = a[0];
-        rec->flags = O_CREAT_ | O_WRONLY_ | O_TRUNC_;
+        path = a[0];  // its implied flags are user space's (trace/io_flags.hpp creat_open_flags)
         break;
     case IODIAG_SC_OPENAT:
         rec->fd = a[0];

@@ -17,6 +17,7 @@
 #include <spdlog/spdlog.h>
 
 #include "trace/bpf_attach.hpp"
+#include "trace/io_flags.hpp"
 #include "trace/kernel_ids.hpp"
 #include "trace/open_flags.hpp"
 #include "trace/raw_syscall.hpp"
@@ -185,10 +186,6 @@ IoDir iocb_direction(uint8_t opcode) {
         case kIocbPwritev: return IoDir::write;
         default: return IoDir::none;
     }
-}
-
-bool is_v2(Syscall call) {
-    return call == Syscall::preadv2 || call == Syscall::pwritev2;
 }
 
 bool is_read(Syscall call) {
@@ -447,14 +444,9 @@ struct BpfSyscalls::Impl {
         e.bytes = c.bytes;
         e.flags = c.flags;
         const FileRef ref = describe(e, c);
-        if (is_v2(e.call)) {
-            // Per-call RWF_DSYNC/RWF_SYNC make that write synchronous, as the strace source counts.
-            if (c.flags & kRwfDsync) e.open_flags |= kOpenDsync;
-            if (c.flags & kRwfSync) e.open_flags |= kOpenSync | kOpenDsync;
-        }
+        e.open_flags = call_open_flags(e.call, e.open_flags, c.flags);
         if (ref.kind == FileKind::regular || ref.kind == FileKind::block) {
-            const bool append = e.dir == IoDir::write &&
-                                ((e.open_flags & kOpenAppend) || (is_v2(e.call) && (c.flags & kRwfAppend)));
+            const bool append = appends(e.call, e.dir, e.open_flags, c.flags);
             if (c.has_offset) {
                 if (!append) {  // pwrite on O_APPEND appends anyway: where is not known
                     e.offset = c.offset;
@@ -505,7 +497,7 @@ struct BpfSyscalls::Impl {
             const FileRef ref = intern({c.file.dev, c.file.ino}, open_path(rec), c.file.mode);
             e.file_id = ref.id;
             e.file_kind = ref.kind;
-            e.open_flags = open_flags_of_call(c.flags);
+            e.open_flags = e.call == Syscall::creat ? creat_open_flags() : open_flags_of_call(c.flags);
         }
         emit(e);
     }

@@ -97,4 +97,8 @@ uint64_t kernel_open_flags(std::string_view text) {
 
 uint32_t open_flags_of_text(std::string_view text) { return open_flags_of_call(kernel_open_flags(text)); }
 
+uint32_t setfl_open_flags(std::string_view text) {
+    return kOpenFlagsKnown | (open_flags_of_text(text) & kSetflOpenFlags);
+}
+
 }  // namespace iodiag::trace

@@ -8,6 +8,8 @@
 #include <cstdint>
 #include <string_view>
 
+#include "trace/io_event.hpp"
+
 namespace iodiag::trace {
 
 // An open file's flags (fdinfo, a struct file): access mode, O_DIRECT, O_APPEND, O_DSYNC and
@@ -25,5 +27,12 @@ uint64_t kernel_open_flags(std::string_view text);
 
 // The flags argument of an open call as text: open_flags_of_call(kernel_open_flags(text)).
 uint32_t open_flags_of_text(std::string_view text);
+
+// What fcntl(F_SETFL) changes of an open file: O_DIRECT and O_APPEND; O_DSYNC/O_SYNC and the
+// access mode it cannot.
+constexpr uint32_t kSetflOpenFlags = kOpenDirect | kOpenAppend;
+
+// F_SETFL's argument as text: kOpenFlagsKnown plus the kSetflOpenFlags bits it sets.
+uint32_t setfl_open_flags(std::string_view text);
 
 }  // namespace iodiag::trace

@@ -18,6 +18,7 @@
 #include <sys/types.h>
 
 #include "trace/io_event.hpp"
+#include "trace/io_flags.hpp"
 #include "trace/open_flags.hpp"
 
 namespace iodiag::trace {
@@ -437,7 +438,7 @@ void decode_vector(RawSyscall& c, const NamedArgs& a) {
 void decode_open(RawSyscall& c, const NamedArgs& a) {
     if (c.call == Syscall::openat || c.call == Syscall::openat2) assign_fd(a["dfd"], c.fd, c.fd_path);
     assign_path(c.call == Syscall::creat ? a["pathname"] : a["filename"], c.path);
-    if (c.call == Syscall::creat) c.open_flags = open_flags_of_text("CREAT|WRONLY|TRUNC");
+    if (c.call == Syscall::creat) c.open_flags = creat_open_flags();
     // openat2's flags sit behind the `how` pointer perf does not follow: read only is a guess.
     else if (c.call == Syscall::openat2) c.open_flags = open_flags_of_text("RDONLY");
     else c.open_flags = open_flags_of_text(a["flags"]);
@@ -451,7 +452,7 @@ bool decode_fcntl(RawSyscall& c, const NamedArgs& a) {
     assign_fd(a["fd"], c.fd, c.fd_path);
     c.cmd = int32_t(cmd);
     if (c.cmd == kFcntlSetfl)
-        c.open_flags = kOpenFlagsKnown | (open_flags_of_text(a["arg"]) & (kOpenDirect | kOpenAppend));
+        c.open_flags = setfl_open_flags(a["arg"]);
     return true;
 }
 

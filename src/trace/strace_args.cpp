@@ -7,6 +7,7 @@
 #include <string>
 
 #include "trace/io_event.hpp"
+#include "trace/io_flags.hpp"
 #include "trace/open_flags.hpp"
 #include "trace/strace_parser.hpp"
 #include "trace/strace_text.hpp"
@@ -274,7 +275,7 @@ void decode_open(RawSyscall& c, const Args& a) {
 
 void decode_creat(RawSyscall& c, const Args& a) {
     assign_quoted(c.path, a[0]);
-    c.open_flags = open_flags_of_call(O_CREAT | O_WRONLY | O_TRUNC);
+    c.open_flags = creat_open_flags();
 }
 
 void decode_dup(RawSyscall& c, const Args& a) {
@@ -290,7 +291,7 @@ bool decode_fcntl(RawSyscall& c, const Args& a) {
     assign_fd(a[0], c.fd, c.fd_path);
     c.cmd = int32_t(parse_flags(cmd, kFcntlNames));
     if (c.cmd == kFcntlSetfl) {
-        c.open_flags = kOpenFlagsKnown | (open_flags_of_text(a[2]) & (kOpenDirect | kOpenAppend));
+        c.open_flags = setfl_open_flags(a[2]);
     }
     return true;
 }

@@ -5,6 +5,9 @@
 #include <string_view>
 #include <unordered_set>
 
+#include "trace/io_flags.hpp"
+#include "trace/open_flags.hpp"
+
 namespace iodiag::trace {
 
 namespace {
@@ -122,19 +125,12 @@ struct PendingSpawn {
     uint32_t flags = 0;
 };
 
-// F_SETFL can change these; O_DSYNC/O_SYNC and the access mode it cannot.
-constexpr uint32_t kSetflBits = kOpenDirect | kOpenAppend;
-
 bool succeeded(const RawSyscall& c) {
     return c.ret_known && c.ret >= 0;
 }
 
 bool seekable(FileKind kind) {
     return kind != FileKind::pipe && kind != FileKind::socket;
-}
-
-bool is_v2(Syscall call) {
-    return call == Syscall::preadv2 || call == Syscall::pwritev2;
 }
 
 // Calls that name their offset instead of using the file position.
@@ -148,12 +144,6 @@ bool is_positional(const RawSyscall& c) {
         case Syscall::pwritev2: return c.has_offset;  // offset -1 means "use the file position"
         default: return false;
     }
-}
-
-// Per-call RWF_DSYNC/RWF_SYNC make that one write synchronous, like O_DSYNC/O_SYNC on the fd
-// (O_SYNC carries both bits, as the strace parser sets them).
-uint32_t rwf_open_flags(uint32_t rwf) {
-    return ((rwf & kRwfDsync) ? kOpenDsync : 0u) | ((rwf & kRwfSync) ? kOpenSync | kOpenDsync : 0u);
 }
 
 IoDir iocb_dir(uint8_t opcode) {
@@ -374,7 +364,7 @@ struct SyscallDecoder::Impl {
         e.flags = c.flags;
         OpenFile* file = resolve(*t.process, c.fd, c.fd_path);
         describe_file(e, file);
-        if (is_v2(c.call)) e.open_flags |= rwf_open_flags(c.flags);
+        e.open_flags = call_open_flags(c.call, e.open_flags, c.flags);
         if (file == nullptr || file->file_id == 0) ++stats.unknown_fds;
         place(e, file, c);
         emit(e);
@@ -383,8 +373,7 @@ struct SyscallDecoder::Impl {
     // Sets the event's offset and advances the file position as the kernel would.
     static void place(IoEvent& e, OpenFile* file, const RawSyscall& c) {
         // Appends land at the end of file, which we never see: only their spacing is known.
-        const bool append = e.dir == IoDir::write && ((e.open_flags & kOpenAppend) ||
-                                                      (is_v2(c.call) && (c.flags & kRwfAppend)));
+        const bool append = appends(c.call, e.dir, e.open_flags, c.flags);
         if (is_positional(c)) {
             if (c.has_offset && !append) {  // pwrite on O_APPEND appends anyway
                 e.offset = c.offset;
@@ -444,7 +433,7 @@ struct SyscallDecoder::Impl {
         e.fd = -1;  // the fd argument of openat is a directory; the event's fd is the new one
         if (succeeded(c)) {
             uint32_t flags = c.open_flags | kOpenFlagsKnown;
-            if (c.call == Syscall::creat) flags |= kOpenWrite | kOpenCreate | kOpenTrunc;
+            if (c.call == Syscall::creat) flags |= creat_open_flags();
             const OffsetKind pos_kind =
                 (flags & kOpenAppend) ? OffsetKind::relative : OffsetKind::absolute;
             OpenFilePtr file =
@@ -486,7 +475,7 @@ struct SyscallDecoder::Impl {
         if (c.cmd == kFcntlDupfd || c.cmd == kFcntlDupfdCloexec) return dup(c, t);
         if (c.cmd != kFcntlSetfl || !succeeded(c)) return;
         if (OpenFile* file = resolve(*t.process, c.fd, c.fd_path)) {
-            file->flags = (file->flags & ~kSetflBits) | (c.open_flags & kSetflBits);
+            file->flags = (file->flags & ~kSetflOpenFlags) | (c.open_flags & kSetflOpenFlags);
         }
     }
 
