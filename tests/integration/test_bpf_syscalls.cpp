@@ -185,9 +185,9 @@ TEST_CASE("bpf syscalls: libaio completions taken from the ring in user space ar
             INFO(model::to_json(m).dump(2).substr(0, 4000));
             const auto& g = group_with(m, "rw", "randread");
             CHECK(option(g, "ioengine") == "libaio");
-            const auto depth = option(g, "iodepth").get<int>();
-            CHECK(depth >= 12);
-            CHECK(depth <= 20);
+            // fio itself reports depth 1 here (it reaps after each submit, 100% at depth 1 in its
+            // iodepth_level); without the ring read, depth was every request submitted.
+            CHECK(option(g, "iodepth").get<int>() <= 4);
             CHECK(g.evidence.reads.latency_us.count == completed);
         }
     }
