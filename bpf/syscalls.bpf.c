@@ -264,6 +264,96 @@ static int read_done(__u32 i, void *data)
     return 0;
 }
 
+// ---- libaio completions taken from the ring in user space ----
+//
+// The aio context id is the user address of the kernel's completion ring. io_getevents takes
+// io_events from its head; an application may instead read them there itself and move the head
+// (qemu does, and fio with userspace_reap), so no call returns them. At each io_submit and
+// io_getevents the head is compared with where it was at the process's last such call on the
+// context: the io_events in between were taken in user space. They are still in the ring: no
+// request is submitted between two of these calls, and the kernel keeps no more requests in
+// flight than the ring has slots, so the tail cannot have come round to them. Their completion time is the entry of the call that saw the
+// head moved: an upper bound on when the process took them. Completions taken after the last
+// call (before io_destroy) are not seen.
+
+#define AIO_RING_MAGIC_ 0xa10a10a1
+
+struct user_aio_ring {  // include/linux/aio.h's struct aio_ring header; io_events follow it
+    __u32 id, nr, head, tail, magic, compat_features, incompat_features, header_length;
+};
+
+struct ring_key {
+    __u32 tgid;
+    __u32 pad;
+    __u64 ctx;
+};
+
+struct {
+    __uint(type, BPF_MAP_TYPE_LRU_HASH);
+    __uint(max_entries, 4096);
+    __type(key, struct ring_key);
+    __type(value, __u32);  // the ring's head at the process's last call on it
+} aio_heads SEC(".maps");
+
+struct ring_loop {
+    __u64 ctx;
+    __u64 ts_ns;
+    __u64 pid_tgid;
+    __u32 first;  // ring slot of the first io_event taken
+    __u32 nr;
+};
+
+static int read_ring_event(__u32 i, void *data)
+{
+    struct ring_loop *loop = data;
+    __u32 slot = loop->first + i;
+    if (slot >= loop->nr) slot -= loop->nr;
+    struct io_event ev = {};
+    if (bpf_probe_read_user(&ev, sizeof(ev),
+                            (void *)(loop->ctx + sizeof(struct user_aio_ring) + (__u64)slot * sizeof(ev))))
+        return 1;
+    struct iodiag_sc_done_rec *rec = reserve(sizeof(*rec));
+    if (!rec) return 0;
+    __builtin_memset(rec, 0, sizeof(*rec));
+    rec->type = IODIAG_REC_AIO_DONE;
+    rec->from_ring = 1;
+    rec->tid = (__u32)loop->pid_tgid;
+    rec->tgid = loop->pid_tgid >> 32;
+    rec->ts_ns = loop->ts_ns;
+    rec->ctx = loop->ctx;
+    rec->iocb = ev.obj;
+    rec->res = ev.res;
+    submit(rec);
+    return 0;
+}
+
+// The io_events taken from ctx's ring in user space since the last call (records sent before
+// the call's own, so a reused iocb's completion precedes its next submit). `kernel_taken`: what
+// this call itself took from the head (io_getevents' result), at its exit.
+static __always_inline __u32 ring_reaped(__u64 ctx, long kernel_taken, __u64 ts_ns, __u64 pid_tgid)
+{
+    struct user_aio_ring ring = {};
+    if (!ctx || bpf_probe_read_user(&ring, sizeof(ring), (void *)ctx)) return 0;
+    if (ring.magic != AIO_RING_MAGIC_ || !ring.nr || ring.head >= ring.nr) return 0;
+    __u32 taken = kernel_taken > 0 ? (__u64)kernel_taken % ring.nr : 0;
+    __u32 before = ring.head >= taken ? ring.head - taken : ring.head + ring.nr - taken;
+    struct ring_key key = {.tgid = pid_tgid >> 32, .ctx = ctx};
+    __u32 *last = bpf_map_lookup_elem(&aio_heads, &key);
+    __u32 n = 0;
+    if (last && *last < ring.nr) {
+        n = before >= *last ? before - *last : before + ring.nr - *last;
+        if (n) {
+            struct ring_loop loop = {
+                .ctx = ctx, .ts_ns = ts_ns, .pid_tgid = pid_tgid, .first = *last, .nr = ring.nr};
+            bpf_loop(n < IODIAG_SC_EVENTS_MAX ? n : IODIAG_SC_EVENTS_MAX, read_ring_event, &loop, 0);
+            count(IODIAG_CNT_RING_REAPED, n);
+        }
+    }
+    __u32 head = ring.head;
+    bpf_map_update_elem(&aio_heads, &key, &head, BPF_ANY);
+    return n;
+}
+
 // ---- enter / exit ----
 
 static __always_inline int on_enter(long id)
@@ -336,7 +426,13 @@ static __always_inline int on_exit(const struct enter_state *st, __u64 pid_tgid,
     }
     add_totals(call, ret, dur, requested);
 
-    // libaio: the iocbs io_submit accepted, the completions io_getevents returned.
+    // libaio: completions taken from the ring in user space before this call, the iocbs
+    // io_submit accepted, the completions io_getevents returned.
+    __u32 from_ring = 0;
+    if (call == IODIAG_SC_IO_SUBMIT)
+        from_ring = ring_reaped(a[0], 0, st->ts_ns, pid_tgid);
+    else if (call == IODIAG_SC_IO_GETEVENTS || call == IODIAG_SC_IO_PGETEVENTS)
+        from_ring = ring_reaped(a[0], ret, st->ts_ns, pid_tgid);
     if (call == IODIAG_SC_IO_SUBMIT && ret > 0) {
         struct iocb_loop loop = {
             .iocbpp = a[2], .ctx = a[0], .ts_ns = st->ts_ns, .pid_tgid = pid_tgid, .last_fd = -1};
@@ -438,12 +534,14 @@ static __always_inline int on_exit(const struct enter_state *st, __u64 pid_tgid,
     case IODIAG_SC_IO_SUBMIT:
         rec->ctx = a[0];
         rec->count = a[1];
+        rec->ring_reaped = from_ring;
         break;
     case IODIAG_SC_IO_GETEVENTS:
     case IODIAG_SC_IO_PGETEVENTS:
         rec->ctx = a[0];
         rec->count = a[1];
         rec->count2 = a[2];
+        rec->ring_reaped = from_ring;
         break;
     case IODIAG_SC_IO_URING_SETUP:
         rec->count = a[0];

@@ -50,7 +50,8 @@ enum iodiag_sc_record_type {
     IODIAG_REC_CALL = 1,     /* struct iodiag_sc_call_rec */
     IODIAG_REC_OPEN = 2,     /* struct iodiag_sc_open_rec */
     IODIAG_REC_IOCB = 3,     /* struct iodiag_sc_iocb_rec, one per iocb io_submit accepted */
-    IODIAG_REC_AIO_DONE = 4, /* struct iodiag_sc_done_rec, one per io_event io_getevents returned */
+    IODIAG_REC_AIO_DONE = 4, /* struct iodiag_sc_done_rec, one per io_event io_getevents returned
+                              * or the process took from the aio ring in user space */
     IODIAG_REC_PROC = 5,     /* struct iodiag_sc_proc_rec */
 };
 
@@ -81,7 +82,8 @@ struct iodiag_sc_call_rec {
     __u32 count;     /* see iodiag::trace::EventKind */
     __u32 count2;
     __u32 flags;     /* RWF_*, IORING_*, open flags, mmap flags, sync_file_range flags, whence */
-    __u32 pad1;
+    __u32 ring_reaped; /* io_submit, io_getevents: io_events taken from ctx's ring in user space
+                        * since the process's last such call on ctx */
     struct iodiag_sc_file file;
 };
 
@@ -109,11 +111,13 @@ struct iodiag_sc_iocb_rec {
 
 struct iodiag_sc_done_rec {
     __u8 type;
-    __u8 pad0[3];
+    __u8 from_ring;  /* taken from the aio ring in user space, not returned by io_getevents */
+    __u8 pad0[2];
     __u32 tid;
     __u32 tgid;
     __u32 pad1;
-    __u64 ts_ns;     /* io_getevents return: when the process learnt of the completion */
+    __u64 ts_ns;     /* io_getevents return: when the process learnt of the completion; from
+                      * the ring: the entry of the call that saw the head moved (an upper bound) */
     __u64 ctx;
     __u64 iocb;
     __s64 res;
@@ -148,6 +152,7 @@ enum iodiag_sc_counter {
     IODIAG_CNT_IOCBS,        /* iocbs io_submit accepted */
     IODIAG_CNT_IOCBS_UNREAD, /* ... beyond IODIAG_SC_IOCB_MAX per call, or unreadable */
     IODIAG_CNT_COMPLETIONS,  /* io_events io_getevents returned */
+    IODIAG_CNT_RING_REAPED,  /* io_events taken from the aio ring in user space */
     IODIAG_CNT_FORKS,        /* descendants added to the targets map */
     IODIAG_CNT_EXITS,        /* traced processes whose last thread exited */
     IODIAG_CNT_MAX,

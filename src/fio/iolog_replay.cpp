@@ -76,9 +76,11 @@ public:
             if (!e.failed() && e.file_id) handler_.mapped(e.file_id);
             return;
         case EventKind::aio_submit:
+            if (e.ring_reaped) handler_.reaped(e.tid, e.ring_reaped);  // taken before this call
             if (e.ret > 0) handler_.submitted(e.tid, static_cast<uint64_t>(e.ret));
             return;
         case EventKind::aio_reap:
+            if (e.ring_reaped) handler_.reaped(e.tid, e.ring_reaped);
             if (e.ret > 0) handler_.reaped(e.tid, static_cast<uint64_t>(e.ret));
             return;
         case EventKind::uring_enter:

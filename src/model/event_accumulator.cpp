@@ -100,19 +100,29 @@ void EventAccumulator::on_flush(ThreadState& t, const IoEvent& e) {
     }
 }
 
+// Completions taken from the aio ring in user space since the thread's last call on the ctx
+// (bpf only): they left the application's depth before this call.
+static void take_ring_reaped(ThreadState& t, AioContextState& ctx, const IoEvent& e) {
+    if (!e.ring_reaped) return;
+    ctx.inflight -= std::min<uint64_t>(ctx.inflight, e.ring_reaped);
+    ++t.complete_batch[e.ring_reaped];
+}
+
 void EventAccumulator::on_aio_submit(ThreadState& t, const IoEvent& e) {
+    auto& ctx = t.aio[e.ctx];
+    take_ring_reaped(t, ctx, e);
     if (e.ret <= 0) return;
     auto accepted = static_cast<uint64_t>(e.ret);
-    auto& ctx = t.aio[e.ctx];
     ctx.inflight += accepted;
     t.inflight[ctx.inflight] += accepted;
     ++t.submit_batch[accepted];
 }
 
 void EventAccumulator::on_aio_reap(ThreadState& t, const IoEvent& e) {
+    auto& ctx = t.aio[e.ctx];
+    take_ring_reaped(t, ctx, e);
     if (e.ret < 0) return;
     auto reaped = static_cast<uint64_t>(e.ret);
-    auto& ctx = t.aio[e.ctx];
     ctx.inflight -= std::min(ctx.inflight, reaped);
     ++t.complete_batch[reaped];
     ++t.complete_min[e.count];

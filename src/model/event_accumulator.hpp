@@ -34,7 +34,11 @@ constexpr size_t kSyscallSlots = 64;
 // read .. pwritev2 are contiguous in trace::Syscall.
 constexpr size_t kDataCalls = static_cast<size_t>(Syscall::pwritev2) - static_cast<size_t>(Syscall::read) + 1;
 
-// Per (thread, file, direction): where the last IO ended, to tell consecutive from random.
+// Requests remembered per stream to see through submission reordering (about an async
+// application's depth: qemu issues its 16 sequential requests a few slots out of order).
+constexpr size_t kRecentRequests = 16;
+
+// Per (thread, file, direction): where the recent IOs were, to tell consecutive from random.
 struct DirectionStream {
     bool has_last = false;
     uint64_t last_start = 0, last_end = 0;
@@ -44,24 +48,79 @@ struct DirectionStream {
     // `appending`: a write that rewrites the tail of the previous one and reaches at least its end
     // continues it, as a log does when each commit rewrites its partial last page (PostgreSQL's
     // WAL); random writes land on the block just written only by chance.
+    //
+    // A request that starts where one of the recent ones ended is consecutive, not only where the
+    // previous one did. One that was issued a few slots early (a jump ahead, then the requests
+    // it skipped) is counted as a jump when it comes, and made consecutive once the requests
+    // before it arrive to close the hole. A random offset in a file of any size almost never
+    // meets one of the last few requests exactly; a stride never closes its holes.
     void observe(uint64_t offset, uint64_t bytes, bool appending) {
         const bool rewrites_tail = appending && offset >= last_start && offset < last_end && offset + bytes >= last_end;
+        Step step = Step::first;
+        uint64_t gap = 0;
         if (has_last) {
             ++pattern.ops;
-            if (offset == last_end || rewrites_tail) {
+            if (offset == last_end || rewrites_tail || continues_recent(offset)) {
+                step = Step::consecutive;
                 ++pattern.consecutive;
                 ++pattern.sequential;
             } else if (offset > last_end) {
+                step = Step::forward;
                 ++pattern.sequential;
-                uint64_t gap = offset - last_end;
+                gap = offset - last_end;
                 if (gaps.size() < kMaxDistinctGaps || gaps.count(gap)) ++gaps[gap];
+                else gap = 0;  // not recorded: nothing to take back
             } else {
+                step = Step::backward;
                 ++pattern.backward;
             }
         }
         has_last = true;
         last_start = offset;
         last_end = offset + bytes;
+        recent_[next_] = {offset, offset + bytes, gap, step};
+        next_ = (next_ + 1) % kRecentRequests;
+        if (step == Step::consecutive) close_hole(last_end);
+    }
+
+private:
+    enum class Step : uint8_t { none, first, consecutive, forward, backward };
+    struct Recent {
+        uint64_t start = 0, end = 0;
+        uint64_t gap = 0;  // the forward gap recorded for it (0 = none)
+        Step step = Step::none;
+    };
+    std::array<Recent, kRecentRequests> recent_{};
+    size_t next_ = 0;
+
+    bool continues_recent(uint64_t offset) const {
+        for (const auto& r : recent_)
+            if (r.step != Step::none && r.end == offset) return true;
+        return false;
+    }
+
+    // The requests issued early that now continue a consecutive run become consecutive steps,
+    // in a chain: each one closed may close the next. Bounded by the window.
+    void close_hole(uint64_t end) {
+        for (size_t round = 0; round < kRecentRequests; ++round) {
+            Recent* early = nullptr;
+            for (auto& r : recent_)
+                if ((r.step == Step::forward || r.step == Step::backward) && r.start == end) early = &r;
+            if (!early) return;
+            if (early->step == Step::forward) {
+                if (early->gap) {
+                    auto it = gaps.find(early->gap);
+                    if (it != gaps.end() && --it->second == 0) gaps.erase(it);
+                }
+            } else {
+                --pattern.backward;
+                ++pattern.sequential;
+            }
+            ++pattern.consecutive;
+            early->step = Step::consecutive;
+            early->gap = 0;
+            end = early->end;
+        }
     }
 };
 

@@ -29,6 +29,7 @@ ordered_json syscalls_json(const trace::SyscallTotals& t) {
             {"aio_iocbs", t.aio_iocbs},
             {"aio_iocbs_unread", t.aio_iocbs_unread},
             {"aio_completions", t.aio_completions},
+            {"aio_completions_from_ring", t.aio_completions_from_ring},
             {"aio_completions_unseen_submit", t.aio_completions_unseen_submit},
             {"processes_started", t.processes_started},
             {"processes_exited", t.processes_exited}};

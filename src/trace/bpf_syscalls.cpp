@@ -396,6 +396,11 @@ struct BpfSyscalls::Impl {
                 e.kind = EventKind::aio_submit;
                 e.ctx = c.ctx;
                 e.count = c.count;
+                e.ring_reaped = c.ring_reaped;
+                if (auto it = unseen_by_tid.find(c.tid); it != unseen_by_tid.end()) {
+                    e.ring_reaped -= static_cast<uint32_t>(std::min<uint64_t>(it->second, e.ring_reaped));
+                    unseen_by_tid.erase(it);
+                }
                 return emit(e);
             case Syscall::io_getevents:
             case Syscall::io_pgetevents:
@@ -403,10 +408,15 @@ struct BpfSyscalls::Impl {
                 e.ctx = c.ctx;
                 e.count = c.count;
                 e.count2 = c.count2;
+                e.ring_reaped = c.ring_reaped;
                 // Depth counts only requests whose submit was seen: reaping requests submitted
                 // before the attach would otherwise hold the in-flight count at 0 and read as depth 1.
+                // Those taken from the ring came first (their records precede the call's).
                 if (auto it = unseen_by_tid.find(c.tid); it != unseen_by_tid.end()) {
-                    if (e.ret > 0) e.ret -= static_cast<int64_t>(std::min<uint64_t>(it->second, static_cast<uint64_t>(e.ret)));
+                    const uint64_t from_ring = std::min<uint64_t>(it->second, e.ring_reaped);
+                    e.ring_reaped -= static_cast<uint32_t>(from_ring);
+                    const uint64_t rest = it->second - from_ring;
+                    if (e.ret > 0) e.ret -= static_cast<int64_t>(std::min<uint64_t>(rest, static_cast<uint64_t>(e.ret)));
                     unseen_by_tid.erase(it);
                 }
                 return emit(e);
@@ -684,6 +694,7 @@ void BpfSyscalls::collect_totals(TracerTotals& totals) const {
     out.aio_iocbs = counters[IODIAG_CNT_IOCBS];
     out.aio_iocbs_unread = counters[IODIAG_CNT_IOCBS_UNREAD];
     out.aio_completions = counters[IODIAG_CNT_COMPLETIONS];
+    out.aio_completions_from_ring = counters[IODIAG_CNT_RING_REAPED];
     out.aio_completions_unseen_submit = m.unseen_completions;
     out.processes_started = counters[IODIAG_CNT_FORKS];
     out.processes_exited = counters[IODIAG_CNT_EXITS];

@@ -103,6 +103,9 @@ struct IoEvent {
     uint32_t count = 0;       // see EventKind
     uint32_t count2 = 0;      // see EventKind
     uint32_t flags = 0;       // RWF_* / IORING_* / CLONE_* / sync_file_range flags
+    // aio_submit/aio_reap: completions the thread took from ctx's ring in user space (no
+    // io_getevents) since its last call on ctx; only the bpf source reads the ring.
+    uint32_t ring_reaped = 0;
     uint64_t ctx = 0;         // aio context id, or the io_uring fd
 
     bool failed() const { return ret < 0; }

@@ -38,7 +38,8 @@ struct SyscallTotals {
     uint64_t dropped = 0;
     uint64_t aio_iocbs = 0;
     uint64_t aio_iocbs_unread = 0;
-    uint64_t aio_completions = 0;
+    uint64_t aio_completions = 0;            // reaped by io_getevents
+    uint64_t aio_completions_from_ring = 0;  // reaped from the mapped ring in user space
     uint64_t aio_completions_unseen_submit = 0;
     uint64_t processes_started = 0;
     uint64_t processes_exited = 0;

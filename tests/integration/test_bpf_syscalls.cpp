@@ -140,3 +140,52 @@ TEST_CASE("bpf syscalls: libaio iocbs paired with their completions", "[bpf][sys
         }
     }
 }
+
+// fio's userspace_reap with iodepth_batch_complete_min=0 takes completions from the aio ring
+// itself, as qemu does: no io_getevents at all. The tracer reads the ring's head at each io_submit.
+TEST_CASE("bpf syscalls: libaio completions taken from the ring in user space are paired too",
+          "[bpf][syscalls][fio]") {
+    SKIP_UNLESS_BPF();
+    SKIP_WITHOUT("fio");
+    for (const auto& [variant, features] : variants()) {
+        SECTION(variant) {
+            ScratchDir dir;
+            const std::string job = write_fio_job(dir.path().string(),
+                                                  "[aio]\nrw=randread\nbs=8k\nioengine=libaio\ndirect=1\niodepth=16\n"
+                                                  "size=32m\nuserspace_reap=1\niodepth_batch_complete_min=0\n",
+                                                  2);
+            model::ClassifierOptions options;
+            options.source_kind = "bpf";
+            model::Classifier classifier(options);
+            Capture capture;
+            FanOut both({&classifier, &capture});
+            trace::FileTable files;
+            trace::BpfSyscalls tracer;
+            auto run = run_traced({"fio", "--output=/dev/null", job}, {&tracer}, both, files, &features);
+            REQUIRE(run.exit_code == 0);
+
+            REQUIRE(capture.requests.size() > 100);
+            uint64_t completed = 0, as_completed = 0;
+            for (const auto& r : capture.requests)
+                if (r.complete_ns) {
+                    ++completed;
+                    as_completed += r.complete_ns > r.submit_ns && r.res == 8192;
+                }
+            CHECK(as_completed == completed);
+            // Those fio took after its last io_submit are not seen: at most its depth.
+            CHECK(capture.requests.size() - completed <= 16);
+            const model::ordered_json totals = totals_json(tracer);
+            CHECK(totals.at("syscalls").at("aio_completions").get<uint64_t>() == 0);  // no io_getevents
+            CHECK(totals.at("syscalls").at("aio_completions_from_ring").get<uint64_t>() >= completed);
+
+            model::WorkloadModel m = classifier.finish(files, {});
+            INFO(model::to_json(m).dump(2).substr(0, 4000));
+            const auto& g = group_with(m, "rw", "randread");
+            CHECK(option(g, "ioengine") == "libaio");
+            // fio itself reports depth 1 here (it reaps after each submit, 100% at depth 1 in its
+            // iodepth_level); without the ring read, depth was every request submitted.
+            CHECK(option(g, "iodepth").get<int>() <= 4);
+            CHECK(g.evidence.reads.latency_us.count == completed);
+        }
+    }
+}

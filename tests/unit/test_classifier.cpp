@@ -2,6 +2,7 @@
 // known fio job, and the model must name that job back.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <random>
 
 #include "model/classifier.hpp"
@@ -835,4 +836,118 @@ TEST_CASE("a log that rewrites its partial last page at each commit is sequentia
     CHECK(opt(g, "fdatasync") == 1);
     CHECK(g.evidence.writes.pattern.consecutive == 899);
     CHECK(g.evidence.writes.pattern.backward == 0);
+}
+
+namespace {
+// qemu's libaio as the bpf source shows it: each iocb as an AsyncRequest at io_submit, one
+// request per io_submit, and no io_getevents: the application takes completions from the aio
+// ring in user space, which the source reports with the next call (ring_reaped). `ring`: whether
+// the source could read the ring (bpf) or not (strace). `order` lists the request numbers in
+// submit order; each is a 4k write at number * 4k, 16 in flight.
+void ring_reaped_run(Stream& s, int32_t tid, uint32_t f, const std::vector<uint64_t>& order, bool ring) {
+    uint64_t inflight = 0;
+    for (uint64_t n : order) {
+        AsyncRequest r;
+        r.tid = tid;
+        r.tgid = tid;
+        r.ctx = 0x7f00;
+        r.dir = IoDir::write;
+        r.fd = 5;
+        r.file_id = f;
+        r.open_flags = kOpenFlagsKnown | kOpenWrite | kOpenDirect;
+        r.offset = n * 4096;
+        r.bytes = 4096;
+        r.submit_ns = s.now;
+        r.complete_ns = s.now + 40 * kUs;
+        s.classifier.on_async(r);
+        IoEvent e = s.base(tid, Syscall::io_submit, EventKind::aio_submit);
+        e.ctx = 0x7f00;
+        e.count = 1;
+        e.ret = 1;
+        if (ring && inflight == 16) {
+            e.ring_reaped = 1;  // one taken from the ring since the last call
+            --inflight;
+        }
+        ++inflight;
+        s.classifier.on_event(e);
+    }
+}
+
+// 0 .. n-1 with every run of `chunk` shuffled: a few slots out of order, as qemu submits.
+std::vector<uint64_t> shuffled_in_chunks(uint64_t n, uint64_t chunk, uint64_t seed) {
+    std::vector<uint64_t> order(n);
+    for (uint64_t i = 0; i < n; ++i) order[i] = i;
+    std::mt19937_64 rng(seed);
+    for (uint64_t i = 0; i + chunk <= n; i += chunk)
+        std::shuffle(order.begin() + static_cast<std::ptrdiff_t>(i), order.begin() + static_cast<std::ptrdiff_t>(i + chunk),
+                     rng);
+    return order;
+}
+}  // namespace
+
+TEST_CASE("sequential requests submitted a few slots out of order are sequential, random ones stay random",
+          "[classifier]") {
+    Stream s(model::ClassifierOptions::for_source("bpf"));
+    const auto order = shuffled_in_chunks(4000, 8, 3);
+    uint64_t in_place = 0;  // steps that continue the previous request: what the old test saw
+    for (size_t i = 1; i < order.size(); ++i) in_place += order[i] == order[i - 1] + 1;
+    REQUIRE(in_place * 10 < order.size() * 5);  // the shuffle really breaks most steps
+    ring_reaped_run(s, 7, s.file("/images/seq.raw"), order, true);
+    // Random 4k writes over 1 GiB, also 16 in flight.
+    std::mt19937_64 rng(5);
+    std::vector<uint64_t> random(4000);
+    for (auto& n : random) n = rng() % (262144);
+    ring_reaped_run(s, 8, s.file("/images/random.raw"), random, true);
+    auto m = s.finish();
+    REQUIRE(m.groups.size() == 2);
+    for (const auto& g : m.groups) {
+        const bool seq = g.threads.at(0) == 7;
+        INFO((seq ? "reordered sequential" : "random") << ": " << model::to_json(m).dump(2));
+        CHECK(opt(g, "rw") == (seq ? "write" : "randwrite"));
+        CHECK(opt(g, "bs") == "4k");
+    }
+}
+
+TEST_CASE("libaio completions taken from the ring in user space bring the depth down, strace notes it cannot",
+          "[classifier]") {
+    std::vector<uint64_t> order(3000);
+    for (uint64_t i = 0; i < order.size(); ++i) order[i] = i;
+    {
+        Stream s(model::ClassifierOptions::for_source("bpf"));
+        ring_reaped_run(s, 7, s.file("/images/seq.raw"), order, true);
+        auto m = s.finish();
+        const auto& g = only_group(m);
+        CHECK(opt(g, "ioengine") == "libaio");
+        CHECK(opt(g, "iodepth") == 16);
+        CHECK(opt(g, "rw") == "write");
+        for (const auto& note : g.notes) CHECK_THAT(note, !Catch::Contains("upper bound"));
+    }
+    {
+        Stream s(model::ClassifierOptions::for_source("strace"));
+        ring_reaped_run(s, 7, s.file("/images/seq.raw"), order, false);
+        auto m = s.finish();
+        const auto& g = only_group(m);
+        CHECK(opt(g, "iodepth").get<uint64_t>() > 16);
+        bool noted = false;
+        for (const auto& note : g.notes) noted = noted || note.find("aio ring in user space") != std::string::npos;
+        CHECK(noted);
+    }
+}
+
+TEST_CASE("a few long pauses in a busy stream are a rate, not thinktime after every IO", "[classifier]") {
+    Stream s(model::ClassifierOptions::for_source("bpf"));
+    uint32_t f = s.file("/data/paused");
+    for (uint64_t i = 0; i < 2000; ++i) {
+        s.data(4, Syscall::pwrite64, IoDir::write, f, i * 4096, 4096, kOpenFlagsKnown | kOpenWrite | kOpenDirect,
+               20 * kUs);
+        if (i % 200 == 199) s.now += 5'000 * kUs;  // 10 pauses of 5 ms: half the time idle
+    }
+    auto m = s.finish();
+    const auto& g = only_group(m);
+    INFO(model::to_json(m).dump(2));
+    CHECK_FALSE(g.fio.contains("thinktime"));
+    REQUIRE(g.fio.contains("rate_iops"));
+    // 2000 IOs over ~94 ms of active time.
+    CHECK(opt(g, "rate_iops").get<int64_t>() >= 15000);
+    CHECK(opt(g, "rate_iops").get<int64_t>() <= 30000);
 }

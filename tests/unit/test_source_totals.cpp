@@ -89,7 +89,7 @@ TEST_CASE("source totals: every tracer under its name, keys in the order model.j
         R"("pread64":{"calls":2,"errors":0,"latency_ns_total":8546,"latency_ns_log2":{"1024":1,"4096":1},"bytes":1568,"size_log2":{"512":2}},)"
         R"("lseek":{"calls":1,"errors":0,"latency_ns_total":1112,"latency_ns_log2":{"1024":1}}},)"
         R"("records":6724,"dropped":0,"aio_iocbs":256,"aio_iocbs_unread":0,"aio_completions":256,)"
-        R"("aio_completions_unseen_submit":0,"processes_started":2,"processes_exited":3},)"
+        R"("aio_completions_from_ring":0,"aio_completions_unseen_submit":0,"processes_started":2,"processes_exited":3},)"
         R"("io_uring":{"reads":994,"writes":1054,"fsyncs":0,"read_bytes":4071424,"write_bytes":4317184,"errors":0,)"
         R"("submit_batches":2048,"complete_batches":1608,"submitted_by_opcode":{"READ":994,"WRITE":1054},)"
         R"("not_files":0,"untracked":0,"dropped":0,"order_gaps_skipped":0,"late":0,"reap_unseen":4},)"
