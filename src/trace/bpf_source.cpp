@@ -47,8 +47,6 @@ using std::chrono::milliseconds;
 constexpr milliseconds kPollInterval{20};
 // How often the traced processes are checked for having gone without an exit event.
 constexpr milliseconds kLivenessInterval{500};
-// A launched command asked to stop gets this long before it is killed.
-constexpr milliseconds kStopGrace{5000};
 
 struct TracerSlot {
     std::function<std::unique_ptr<BpfTracer>()> make;  // a fresh tracer: a variant's retry needs one

@@ -27,9 +27,6 @@ namespace {
 using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 
-// After a stop request: how long the tracer (or the launched command) gets to finish on its own
-// before it is killed.
-constexpr milliseconds kStopGrace{5000};
 constexpr milliseconds kPollSlice{200};
 constexpr size_t kMaxTracerStderr = 16 * 1024;
 constexpr int kTracePipeBytes = 1 << 20;  // room for bursts while we are busy decoding
@@ -187,16 +184,6 @@ void signal_children(int32_t parent, int sig) {
 }
 
 }  // namespace
-
-std::string_view stop_reason_name(StopReason reason) {
-    switch (reason) {
-        case StopReason::duration: return "duration";
-        case StopReason::interrupted: return "interrupted";
-        case StopReason::target_exited: return "target exited";
-        case StopReason::aborted: return "aborted";
-    }
-    return "unknown";
-}
 
 std::vector<std::string> traced_syscall_names() {
     std::vector<std::string> names;
