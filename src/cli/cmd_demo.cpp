@@ -9,6 +9,7 @@
 
 #include "cli/cmd_model.hpp"
 #include "cli/exit_codes.hpp"
+#include "cli/stderr_observer.hpp"
 #include "common/subprocess.hpp"
 #include "demo_job.hpp"
 #include "model/workload_model.hpp"
@@ -135,7 +136,8 @@ int run_demo(const DemoOptions& options) {
     wizard::BatchPrompter prompter(answers, std::cout);
     wizard::LibraryActions actions;
     wizard::SystemFacts facts;
-    auto result = wizard::diagnose(request, prompter, actions, facts);
+    StderrObserver status;  // tracing progress on stderr, as the other commands show it
+    auto result = wizard::diagnose(request, prompter, actions, facts, &status);
     if (options.keep_dir.empty()) remove_data_files(*dir);
     if (!result) return report_error(result.error());
 

@@ -10,6 +10,7 @@
 #include <fmt/ranges.h>
 
 #include "cli/exit_codes.hpp"
+#include "cli/stderr_observer.hpp"
 #include "report/report.hpp"
 #include "wizard/action_catalogue.hpp"
 #include "wizard/actions.hpp"
@@ -107,7 +108,8 @@ int run_diagnose(const DiagnoseOptions& options) {
     request.resume_dir = options.resume;
     wizard::LibraryActions actions;
     wizard::SystemFacts facts;
-    auto result = wizard::diagnose(request, prompter, actions, facts);
+    StderrObserver status;  // tracing progress on stderr, as the other commands show it
+    auto result = wizard::diagnose(request, prompter, actions, facts, &status);
     if (!result) {
         if (result.error().kind == ErrorKind::aborted && !options.json) {
             std::fprintf(stderr, "iodiag: %s\n", result.error().message.c_str());

@@ -3,6 +3,8 @@
 // child sees only the fds given here.
 #pragma once
 
+#include <signal.h>
+
 #include <sys/types.h>
 
 #include <optional>
@@ -52,6 +54,9 @@ struct SpawnOptions {
     int stdin_fd = -1;               // -1 = inherit iodiag's
     int stdout_fd = -1;
     int stderr_fd = -1;
+    // The child's signal mask, with SIGINT and SIGTERM at their default action as a tracer and
+    // its command need them to stop (nullptr = iodiag's mask and actions).
+    const sigset_t* sigmask = nullptr;
 };
 
 // Starts the program; not_found when it cannot be executed.

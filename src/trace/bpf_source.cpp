@@ -3,14 +3,12 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
-#include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <chrono>
-#include <cstdio>
 #include <cstring>
 #include <functional>
 #include <mutex>
@@ -30,6 +28,7 @@
 #include "trace/bpf_tracer.hpp"
 #include "trace/bpf_uring.hpp"
 #include "trace/proc_fd.hpp"
+#include "trace/trace_lifecycle.hpp"
 
 #if IODIAG_HAVE_BPF
 #include <bpf/bpf.h>
@@ -47,8 +46,6 @@ using std::chrono::milliseconds;
 constexpr milliseconds kPollInterval{20};
 // How often the traced processes are checked for having gone without an exit event.
 constexpr milliseconds kLivenessInterval{500};
-// A launched command asked to stop gets this long before it is killed.
-constexpr milliseconds kStopGrace{5000};
 
 struct TracerSlot {
     std::function<std::unique_ptr<BpfTracer>()> make;  // a fresh tracer: a variant's retry needs one
@@ -129,43 +126,6 @@ double ms_since(Clock::time_point start) {
     return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
 }
 
-// SIGINT/SIGTERM are blocked and read from a signalfd by the trace loop. The launched command
-// gets the original mask back before exec.
-class BlockedSignals {
-public:
-    struct Arrival {
-        int sig = 0;
-        bool from_tty = false;  // the terminal's Ctrl-C already reached the whole process group
-    };
-
-    BlockedSignals() {
-        sigemptyset(&mask_);
-        sigaddset(&mask_, SIGINT);
-        sigaddset(&mask_, SIGTERM);
-        sigprocmask(SIG_BLOCK, &mask_, &original_);
-        fd_ = UniqueFd(signalfd(-1, &mask_, SFD_NONBLOCK | SFD_CLOEXEC));
-    }
-    ~BlockedSignals() {
-        while (next()) {}  // a signal left pending would kill us as soon as it is unblocked
-        sigprocmask(SIG_SETMASK, &original_, nullptr);
-    }
-    BlockedSignals(const BlockedSignals&) = delete;
-    BlockedSignals& operator=(const BlockedSignals&) = delete;
-
-    int fd() const { return fd_.get(); }
-    const sigset_t& original() const { return original_; }
-
-    std::optional<Arrival> next() {
-        signalfd_siginfo info{};
-        if (fd_.get() < 0 || read(fd_.get(), &info, sizeof info) != sizeof info) return std::nullopt;
-        return Arrival{static_cast<int>(info.ssi_signo), info.ssi_code == SI_KERNEL};
-    }
-
-private:
-    sigset_t mask_{}, original_{};
-    UniqueFd fd_;
-};
-
 // A command forked and waiting on a pipe before exec, so every tracer is attached before it runs
 // its first instruction.
 struct HeldCommand {
@@ -240,44 +200,6 @@ Result<HeldCommand> start_held(const BpfOptions& options, const sigset_t& child_
     return held;
 }
 
-// "bpf 3s  120,000 events/s  0 dropped", once a second.
-class Progress {
-public:
-    explicit Progress(bool enabled) : enabled_(enabled), tty_(isatty(STDERR_FILENO) == 1) {}
-    ~Progress() {
-        if (printed_ && tty_) std::fputc('\n', stderr);
-    }
-    Progress(const Progress&) = delete;
-    Progress& operator=(const Progress&) = delete;
-
-    void start(Clock::time_point now) {
-        last_time_ = now;
-        next_ = now + std::chrono::seconds(1);
-    }
-    bool due(Clock::time_point now) const { return enabled_ && now >= next_; }
-    void tick(Clock::time_point now, Clock::time_point start, uint64_t events, uint64_t dropped) {
-        const double seconds = std::chrono::duration<double>(now - start).count();
-        const double since = std::chrono::duration<double>(now - last_time_).count();
-        const double rate = since > 0 ? static_cast<double>(events - last_events_) / since : 0;
-        std::string line = fmt::format("iodiag: bpf {:.0f}s  {:.0f} events/s  {} events  {} dropped",
-                                       seconds, rate, events, dropped);
-        std::fprintf(stderr, tty_ ? "\r\033[K%s" : "%s\n", line.c_str());
-        std::fflush(stderr);
-        printed_ = true;
-        last_time_ = now;
-        last_events_ = events;
-        next_ = now + std::chrono::seconds(1);
-    }
-
-private:
-    bool enabled_;
-    bool tty_;
-    bool printed_ = false;
-    Clock::time_point next_{};
-    Clock::time_point last_time_{};
-    uint64_t last_events_ = 0;
-};
-
 // Inside a pid namespace other than the first, BPF programs see host pids while /proc and the
 // user speak the namespace's: the tgid filter would match nothing. The first pid namespace has
 // a fixed inode number (PROC_PID_INIT_INO), whatever /proc is mounted from.
@@ -316,7 +238,7 @@ struct BpfSource::Impl {
     BpfOptions options;
     Clock::time_point created = Clock::now();
     double attach_ms = 0;
-    std::optional<BlockedSignals> signals;
+    std::optional<SignalGuard> signals;
     UniqueFd targets;
     std::vector<TracerSlot> tracers;
     std::string detail;
@@ -539,15 +461,12 @@ Result<BpfRun> BpfSource::run(EventSink& sink, FileTable& files) {
     }
 
     const auto start = Clock::now();
-    Progress progress(m.options.progress || isatty(STDERR_FILENO) == 1);
-    progress.start(start);
-    const auto deadline = m.options.duration_ms
-                              ? std::optional(start + milliseconds(m.options.duration_ms))
-                              : std::nullopt;
+    ProgressTicker progress(m.options.progress, m.options.progress_output, start);
+    StopRules rules(start, m.options.duration_ms);
     auto next_liveness = start + kLivenessInterval;
     const milliseconds interval(m.options.on_interval ? m.options.interval_ms : 0);
     auto next_interval = start + interval;
-    std::optional<BlockedSignals::Arrival> interrupt;
+    std::optional<SignalGuard::Arrival> interrupt;
     bool stop = false;
 
     while (!stop) {
@@ -556,15 +475,12 @@ Result<BpfRun> BpfSource::run(EventSink& sink, FileTable& files) {
         run.records += m.poll_all(sink, files);
 
         if (auto arrival = m.signals->next()) {
-            run.reason = StopReason::interrupted;
+            rules.on_signal(Clock::now());
             interrupt = arrival;
             stop = true;
         }
         const auto now = Clock::now();
-        if (!stop && deadline && now >= *deadline) {
-            run.reason = StopReason::duration;
-            stop = true;
-        }
+        if (!stop && rules.deadline_passed(now)) stop = true;
         if (!stop) {
             // The exit hook empties the map as processes go; a check per process now and then
             // catches what exited unseen.
@@ -572,11 +488,15 @@ Result<BpfRun> BpfSource::run(EventSink& sink, FileTable& files) {
             if (check_each) next_liveness = now + kLivenessInterval;
             if (launched) m.held.poll_exit();
             if (m.live_targets(check_each) == 0) {
-                run.reason = StopReason::target_exited;
+                rules.target_exited();
                 stop = true;
             }
         }
-        if (progress.due(now)) progress.tick(now, start, run.records, m.dropped());
+        if (progress.due(now)) {
+            const auto tick = progress.sample(now, run.records);
+            progress.emit(fmt::format("iodiag: bpf {:.0f}s  {:.0f} events/s  {} events  {} dropped", tick.seconds,
+                                      tick.rate, run.records, m.dropped()));
+        }
         if (!stop && interval.count() > 0 && now >= next_interval) {
             next_interval = now + interval;  // a late report does not make the next one short
             m.options.on_interval();
@@ -611,21 +531,24 @@ Result<BpfRun> BpfSource::run(EventSink& sink, FileTable& files) {
     if (launched) {
         // A launched command outlives the trace only briefly: it is asked to stop (unless the
         // terminal already did) and killed after a grace period.
-        if (!m.held.poll_exit() && run.reason != StopReason::target_exited) {
+        if (!m.held.poll_exit() && rules.stopping()) {
             if (!interrupt || !interrupt->from_tty)
                 kill(m.held.pid, interrupt && interrupt->sig == SIGTERM ? SIGTERM : SIGINT);
             bool exited = false;
-            const auto until = Clock::now() + kStopGrace;
-            while (!(exited = m.held.poll_exit()) && Clock::now() < until) {
-                if (m.signals->next()) {  // a second signal: stop now, keep nothing
-                    spdlog::warn("second interrupt: aborting the trace");
-                    run.reason = StopReason::aborted;
-                    break;
+            bool aborted = false;
+            while (!(exited = m.held.poll_exit()) && !rules.grace_over(Clock::now())) {
+                if (auto arrival = m.signals->next()) {
+                    if (rules.on_signal(Clock::now()) == StopRules::SignalEffect::abort) {
+                        spdlog::warn("second interrupt: aborting the trace");
+                        aborted = true;
+                        break;
+                    }
+                    if (!arrival->from_tty) kill(m.held.pid, arrival->sig == SIGTERM ? SIGTERM : SIGINT);
                 }
                 usleep(10'000);
             }
             if (!exited) {
-                if (run.reason != StopReason::aborted)
+                if (!aborted)
                     spdlog::warn("the command did not stop within {}s; killing it", kStopGrace.count() / 1000);
                 m.held.kill_and_reap();
             }
@@ -634,6 +557,7 @@ Result<BpfRun> BpfSource::run(EventSink& sink, FileTable& files) {
         if (!m.held.reaped) m.held.kill_and_reap();
         run.exit_status = exit_code_from_wait_status(m.held.wait_status);
     }
+    run.reason = rules.reason();
     return run;
 }
 

@@ -1,6 +1,7 @@
 // The bpf source: runs iodiag's BPF tracers for one target (a running process, or a command it
 // launches held before exec until everything is attached), drains them all from one polling loop
-// with progress on stderr, and stops on --duration, SIGINT/SIGTERM or the target's exit. Nothing
+// with progress lines, and stops on --duration, SIGINT/SIGTERM or the target's exit (the rules in
+// trace_lifecycle). Nothing
 // of iodiag's stays attached once run() returns (or the source is destroyed).
 #pragma once
 
@@ -13,6 +14,7 @@
 #include "common/result.hpp"
 #include "trace/io_event.hpp"
 #include "trace/strace_source.hpp"
+#include "trace/trace_lifecycle.hpp"
 #include "trace/tracer_totals.hpp"
 
 namespace iodiag::trace {
@@ -22,7 +24,8 @@ struct BpfOptions {
     std::vector<std::string> command;   // launch this (argv[0] looked up through $PATH)
     bool children = false;              // with pid: also processes it starts (always for a command)
     uint64_t duration_ms = 0;           // 0 = until the target exits or a signal
-    bool progress = false;              // progress lines on stderr even when it is not a TTY
+    bool progress = false;              // progress lines even when stderr is not a TTY
+    ProgressOutput progress_output;     // where they go (none: no progress lines)
     std::string command_stdout;         // launch: the command's stdout goes to this file
     bool offcpu = false;                // also the off-CPU tracer (totals.offcpu)
     uint64_t offcpu_min_ns = 1000;      // its shortest absence recorded

@@ -9,9 +9,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstdint>
-#include <cstdio>
 #include <cstring>
-#include <optional>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -20,6 +18,7 @@
 #include "trace/io_event.hpp"
 #include "trace/proc_fd.hpp"
 #include "trace/syscall_decoder.hpp"
+#include "trace/trace_lifecycle.hpp"
 
 namespace iodiag::trace {
 namespace {
@@ -27,106 +26,10 @@ namespace {
 using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 
-// After a stop request: how long the tracer (or the launched command) gets to finish on its own
-// before it is killed.
-constexpr milliseconds kStopGrace{5000};
 constexpr milliseconds kPollSlice{200};
 constexpr size_t kMaxTracerStderr = 16 * 1024;
 constexpr int kTracePipeBytes = 1 << 20;  // room for bursts while we are busy decoding
 constexpr size_t kMaxReadsPerSlice = 64;   // 4 MiB of trace between two looks at the clock
-
-// SIGINT/SIGTERM become bytes on a pipe the trace loop polls (the self-pipe trick), so the loop
-// decides what to do outside signal context. Restores the previous handlers when it goes.
-class SignalPipe {
-public:
-    // What arrived: the tty's SIGINT already reached our whole process group; a signal sent to
-    // iodiag alone must be forwarded.
-    static constexpr char kGroupInterrupt = 'K';
-    static constexpr char kInterrupt = 'I';
-    static constexpr char kTerminate = 'T';
-
-    SignalPipe() {
-        int fds[2];
-        if (pipe2(fds, O_CLOEXEC | O_NONBLOCK) == 0) {
-            read_fd_ = fds[0];
-            own_write_fd_ = fds[1];
-            write_fd_ = fds[1];
-        }
-        struct sigaction action {};
-        action.sa_sigaction = &SignalPipe::handler;
-        action.sa_flags = SA_SIGINFO | SA_RESTART;
-        sigemptyset(&action.sa_mask);
-        sigaction(SIGINT, &action, &old_int_);
-        sigaction(SIGTERM, &action, &old_term_);
-    }
-    ~SignalPipe() {
-        sigaction(SIGINT, &old_int_, nullptr);
-        sigaction(SIGTERM, &old_term_, nullptr);
-        write_fd_ = -1;
-        if (read_fd_ >= 0) close(read_fd_);
-        if (own_write_fd_ >= 0) close(own_write_fd_);
-    }
-    SignalPipe(const SignalPipe&) = delete;
-    SignalPipe& operator=(const SignalPipe&) = delete;
-
-    int fd() const { return read_fd_; }
-
-private:
-    static void handler(int sig, siginfo_t* info, void*) {
-        int saved = errno;
-        char what = sig == SIGTERM                ? kTerminate
-                    : info->si_code == SI_KERNEL ? kGroupInterrupt
-                                                 : kInterrupt;
-        if (write_fd_ >= 0) (void)!write(write_fd_, &what, 1);
-        errno = saved;
-    }
-
-    static inline volatile int write_fd_ = -1;
-    int read_fd_ = -1;
-    int own_write_fd_ = -1;
-    struct sigaction old_int_ {}, old_term_ {};
-};
-
-// "tracing 3s  4,100 lines/s  9,000 IO events  0 bad lines", once a second.
-class Progress {
-public:
-    Progress(bool enabled, const std::function<uint64_t()>& io_events)
-        : enabled_(enabled), tty_(isatty(STDERR_FILENO) == 1), io_events_(io_events) {}
-    ~Progress() {
-        if (printed_ && tty_) std::fputc('\n', stderr);
-    }
-    Progress(const Progress&) = delete;
-    Progress& operator=(const Progress&) = delete;
-
-    void tick(Clock::time_point now, Clock::time_point start, uint64_t lines, uint64_t bad) {
-        if (!enabled_ || now < next_) return;
-        double seconds = std::chrono::duration<double>(now - start).count();
-        double since = std::chrono::duration<double>(now - last_time_).count();
-        double rate = since > 0 ? static_cast<double>(lines - last_lines_) / since : 0;
-        std::string line = fmt::format("iodiag: tracing {:.0f}s  {:.0f} lines/s  {} IO events",
-                                       seconds, rate, io_events_ ? io_events_() : 0);
-        if (bad) line += fmt::format("  {} bad lines", bad);
-        std::fprintf(stderr, tty_ ? "\r\033[K%s" : "%s\n", line.c_str());
-        std::fflush(stderr);
-        printed_ = true;
-        last_time_ = now;
-        last_lines_ = lines;
-        next_ = now + std::chrono::seconds(1);
-    }
-    void start(Clock::time_point now) {
-        last_time_ = now;
-        next_ = now + std::chrono::seconds(1);
-    }
-
-private:
-    bool enabled_;
-    bool tty_;
-    bool printed_ = false;
-    const std::function<uint64_t()>& io_events_;
-    Clock::time_point next_{};
-    Clock::time_point last_time_{};
-    uint64_t last_lines_ = 0;
-};
 
 // Splits the trace pipe's bytes into lines for the program's reader.
 class LineFeeder {
@@ -187,16 +90,6 @@ void signal_children(int32_t parent, int sig) {
 }
 
 }  // namespace
-
-std::string_view stop_reason_name(StopReason reason) {
-    switch (reason) {
-        case StopReason::duration: return "duration";
-        case StopReason::interrupted: return "interrupted";
-        case StopReason::target_exited: return "target exited";
-        case StopReason::aborted: return "aborted";
-    }
-    return "unknown";
-}
 
 std::vector<std::string> traced_syscall_names() {
     std::vector<std::string> names;
@@ -292,9 +185,9 @@ Result<TracerExit> run_tracer(const TracerProgram& program, const LiveTraceOptio
     run.command_line = join(argv, " ");
     spdlog::info("running {}", run.command_line);
 
-    SignalPipe signals;  // before spawning: a Ctrl-C from now on ends the trace cleanly
+    SignalGuard signals;  // before spawning: a Ctrl-C from now on ends the trace cleanly
     const auto start = Clock::now();
-    auto pid = spawn({argv, -1, command_out.get(), err_w.get()});
+    auto pid = spawn({argv, -1, command_out.get(), err_w.get(), &signals.original()});
     if (!pid) return tl::unexpected(pid.error());
     const pid_t tracer_pid = *pid;
     err_w.reset();
@@ -302,14 +195,9 @@ Result<TracerExit> run_tracer(const TracerProgram& program, const LiveTraceOptio
 
     TracerExit exit;
     LineFeeder feeder(program);
-    Progress progress(options.progress || isatty(STDERR_FILENO) == 1, options.io_events);
-    progress.start(start);
-    const Clock::time_point deadline = options.duration_ms
-                                           ? start + milliseconds(options.duration_ms)
-                                           : Clock::time_point::max();
-    std::optional<Clock::time_point> stop_at;  // when we asked the target to stop
+    ProgressTicker progress(options.progress, options.progress_output, start);
+    StopRules rules(start, options.duration_ms);
     bool killed = false;
-    int interrupts = 0;
     int wait_status = 0;
 
     // Attach: the tracer detaches on SIGINT. Launch: the command is the target; it gets the
@@ -336,36 +224,32 @@ Result<TracerExit> run_tracer(const TracerProgram& program, const LiveTraceOptio
             }))
             err_r.reset();
 
-        char what = 0;
-        while (!killed && read(signals.fd(), &what, 1) == 1) {
-            if (++interrupts >= 2) {
+        while (!killed) {
+            auto arrival = signals.next();
+            if (!arrival) break;
+            if (rules.on_signal(Clock::now()) == StopRules::SignalEffect::abort) {
                 spdlog::warn("second interrupt: aborting the trace");
-                run.reason = StopReason::aborted;
                 kill_all();
                 break;
             }
-            if (!exit.stop_requested) {
-                run.reason = StopReason::interrupted;
-                exit.stop_requested = true;
-                stop_at = Clock::now();
-            }
-            if (what != SignalPipe::kGroupInterrupt)
-                request_stop(what == SignalPipe::kTerminate ? SIGTERM : SIGINT);
+            if (!arrival->from_tty) request_stop(arrival->sig == SIGTERM ? SIGTERM : SIGINT);
         }
 
         const auto now = Clock::now();
-        if (!exit.stop_requested && now >= deadline) {
-            run.reason = StopReason::duration;
-            exit.stop_requested = true;
-            stop_at = now;
-            request_stop(SIGINT);
-        }
-        if (stop_at && !killed && now - *stop_at > kStopGrace) {
+        if (rules.deadline_passed(now)) request_stop(SIGINT);
+        if (!killed && rules.grace_over(now)) {
             spdlog::warn("the target did not stop within {}s of the request; killing it",
                          kStopGrace.count() / 1000);
             kill_all();
         }
-        progress.tick(now, start, feeder.lines(), program.bad_lines ? program.bad_lines() : 0);
+        if (progress.due(now)) {
+            const auto tick = progress.sample(now, feeder.lines());
+            std::string line = fmt::format("iodiag: tracing {:.0f}s  {:.0f} lines/s  {} IO events",
+                                           tick.seconds, tick.rate, options.io_events ? options.io_events() : 0);
+            if (const uint64_t bad = program.bad_lines ? program.bad_lines() : 0)
+                line += fmt::format("  {} bad lines", bad);
+            progress.emit(line);
+        }
 
         pid_t done = waitpid(tracer_pid, &wait_status, WNOHANG);
         if (done == tracer_pid) break;
@@ -381,7 +265,9 @@ Result<TracerExit> run_tracer(const TracerProgram& program, const LiveTraceOptio
     run.exit_status = exit_code_from_wait_status(wait_status);
     if (!attach) run.target_pid = feeder.first_pid();
     if (!exit.err.empty()) spdlog::info("{} said: {}", program.name, exit.err);
-    if (!exit.stop_requested) run.reason = StopReason::target_exited;
+    rules.target_exited();
+    run.reason = rules.reason();
+    exit.stop_requested = rules.stopping();
     exit.failed_to_start = !exit.stop_requested && feeder.lines() == 0 && run.exit_status != 0;
     return exit;
 }

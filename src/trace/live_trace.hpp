@@ -1,7 +1,7 @@
 // What every live text source (strace, perf trace) shares: running the tracer program with its
-// trace written into a pipe, streaming that trace line by line while tracing, progress on stderr,
-// and stopping on --duration, on SIGINT/SIGTERM (forwarded so the tracer detaches cleanly), or
-// when the target exits. Each source builds its tracer's command line and reads the lines.
+// trace written into a pipe, streaming that trace line by line while tracing, progress lines, and
+// stopping on --duration, on SIGINT/SIGTERM (forwarded so the tracer detaches cleanly), or when
+// the target exits (the rules in trace_lifecycle). Each source builds its tracer's command line and reads the lines.
 #pragma once
 
 #include <cstdint>
@@ -11,26 +11,18 @@
 #include <vector>
 
 #include "common/result.hpp"
+#include "trace/trace_lifecycle.hpp"
 
 namespace iodiag::trace {
 
 class SyscallDecoder;
 
-enum class StopReason : uint8_t {
-    duration,       // --duration elapsed
-    interrupted,    // SIGINT/SIGTERM: the trace was cut short but is usable
-    target_exited,  // the traced process (and everything it started) exited
-    aborted,        // a second SIGINT/SIGTERM: stop now, keep nothing
-};
-
-// "duration", "interrupted", "target exited", "aborted" (the model's end_reason).
-std::string_view stop_reason_name(StopReason reason);
-
 struct LiveTraceOptions {
     int32_t pid = 0;                    // attach to this process and its threads, or
     std::vector<std::string> command;   // launch this (argv[0] looked up through $PATH)
     uint64_t duration_ms = 0;           // 0 = until the target exits or a signal
-    bool progress = false;              // progress lines on stderr even when it is not a TTY
+    bool progress = false;              // progress lines even when stderr is not a TTY
+    ProgressOutput progress_output;     // where they go (none: no progress lines)
     std::string command_stdout;         // launch: the command's stdout goes to this file
                                         // (empty = iodiag's stdout)
     std::function<uint64_t()> io_events;  // IO events so far, for progress lines

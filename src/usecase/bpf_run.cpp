@@ -17,13 +17,14 @@ std::string describe_end(const TraceEnd& end) {
     return ended;
 }
 
-trace::BpfOptions bpf_options(const TraceTarget& target) {
+trace::BpfOptions bpf_options(const TraceTarget& target, Observer& observer) {
     trace::BpfOptions bpf;
     bpf.pid = target.pid;
     bpf.command = target.command;
     bpf.children = target.children;
     bpf.duration_ms = effective_duration_ms(target);
     bpf.progress = target.progress;
+    bpf.progress_output = status_lines(observer);
     bpf.command_stdout = target.command_stdout;
     return bpf;
 }

@@ -27,8 +27,9 @@ TraceEnd trace_end(const trace::BpfRun& run);
 // "ended: interrupted", with the number of records lost when the ring buffers overflowed.
 std::string describe_end(const TraceEnd& end);
 
-// The bpf source's options for the target (its deadline from effective_duration_ms).
-trace::BpfOptions bpf_options(const TraceTarget& target);
+// The bpf source's options for the target (its deadline from effective_duration_ms), its progress
+// lines to the observer.
+trace::BpfOptions bpf_options(const TraceTarget& target, Observer& observer);
 
 // Starts the bpf source; where it cannot work, the error says that `use_case` needs it.
 Result<std::unique_ptr<trace::BpfSource>> start_bpf(const trace::BpfOptions& options, std::string_view use_case);

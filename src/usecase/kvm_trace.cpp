@@ -135,6 +135,7 @@ Result<KvmTraceRun> trace_qemu(const KvmTraceRequest& request, Observer& observe
     bpf.pid = request.pid;
     bpf.duration_ms = request.duration_ms;
     bpf.progress = request.progress;
+    bpf.progress_output = status_lines(observer);
     bpf.offcpu = true;
     bpf.wakers = true;
     bpf.interval_ms = 500;

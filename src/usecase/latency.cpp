@@ -8,7 +8,6 @@
 namespace iodiag::usecase {
 
 Result<LatencyRun> measure_latency(const LatencyRequest& request, Observer& observer) {
-    (void)observer;  // nothing to remark yet: the bpf source reports its own progress
     if (auto status = validate_target(request.target, "latency"); !status) return tl::unexpected(status.error());
 
     const std::string target = describe_target(request.target);
@@ -19,7 +18,7 @@ Result<LatencyRun> measure_latency(const LatencyRequest& request, Observer& obse
         return LatencyRun{target, covered.count(), stats.rows(), std::nullopt};
     };
 
-    trace::BpfOptions bpf = bpf_options(request.target);
+    trace::BpfOptions bpf = bpf_options(request.target, observer);
     if (request.interval_ms) {
         bpf.interval_ms = request.interval_ms;
         bpf.on_interval = [&] {

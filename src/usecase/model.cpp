@@ -133,11 +133,12 @@ Status check_not_aborted(trace::StopReason reason) {
     return {};
 }
 
-trace::LiveTraceOptions live_options(const TraceTarget& target, const Pipeline& pipeline) {
+trace::LiveTraceOptions live_options(const TraceTarget& target, const Pipeline& pipeline, Observer& observer) {
     trace::LiveTraceOptions live;
     live.pid = target.pid;
     live.command = target.command;
     live.progress = target.progress;
+    live.progress_output = status_lines(observer);
     live.command_stdout = target.command_stdout;
     live.io_events = [&pipeline] { return pipeline.classifier.io_events(); };
     live.duration_ms = effective_duration_ms(target);
@@ -171,15 +172,15 @@ Status text_source_result(const char* kind, const TraceTarget& target, Pipeline&
 }
 
 Status trace_strace(const TraceTarget& target, Pipeline& pipeline, model::WorkloadModel& base,
-                    const std::string& why) {
+                    const std::string& why, Observer& observer) {
     trace::StraceReader reader(pipeline.decoder);
-    auto run = trace::run_strace(live_options(target, pipeline), reader, pipeline.decoder);
+    auto run = trace::run_strace(live_options(target, pipeline, observer), reader, pipeline.decoder);
     return text_source_result("strace", target, pipeline, base, why, run, reader.stats());
 }
 
 Status trace_perf(const TraceTarget& target, Pipeline& pipeline, model::WorkloadModel& base,
-                  const std::string& why) {
-    const trace::LiveTraceOptions live = live_options(target, pipeline);
+                  const std::string& why, Observer& observer) {
+    const trace::LiveTraceOptions live = live_options(target, pipeline, observer);
     trace::PerfReader reader(pipeline.decoder, trace::live_perf_reader_options(live));
     auto run = trace::run_perf(live, reader, pipeline.decoder);
     base.source.dropped_events = reader.stats().lost_events;
@@ -218,7 +219,7 @@ Status trace_live(const ModelRequest& request, std::optional<Pipeline>& pipeline
     const bool automatic = request.source == "auto";
     std::string why = "--source " + request.source;
     if (request.source == "bpf" || automatic) {
-        auto source = trace::BpfSource::start(bpf_options(target));
+        auto source = trace::BpfSource::start(bpf_options(target, observer));
         if (source) {
             if (automatic) {
                 why = "auto: bpf loads here (exact offsets, libaio pairing, in-kernel totals)";
@@ -244,11 +245,11 @@ Status trace_live(const ModelRequest& request, std::optional<Pipeline>& pipeline
             observer.note("tracing with strace: perf trace is not usable: " + perf.error().message);
         }
         pipeline.emplace(perf ? "perf" : "strace");
-        return perf ? trace_perf(target, *pipeline, base, why) : trace_strace(target, *pipeline, base, why);
+        return perf ? trace_perf(target, *pipeline, base, why, observer) : trace_strace(target, *pipeline, base, why, observer);
     }
     pipeline.emplace(request.source);
-    return request.source == "perf" ? trace_perf(target, *pipeline, base, why)
-                                    : trace_strace(target, *pipeline, base, why);
+    return request.source == "perf" ? trace_perf(target, *pipeline, base, why, observer)
+                                    : trace_strace(target, *pipeline, base, why, observer);
 }
 
 }  // namespace

@@ -15,6 +15,10 @@ public:
     // A line that marks a long phase, such as fio running ("running fio job.fio in DIR ..."). The
     // CLI shows it bare, like a tool's own progress; elsewhere it is just a note.
     virtual void progress(std::string_view line) { note(line); }
+    // A tracer's live status ("iodiag: bpf 3s  120 events/s ..."), once a second: each line
+    // replaces the previous one where the display can; status_end() follows the last one.
+    virtual void status(std::string_view line) { (void)line; }
+    virtual void status_end() {}
 };
 
 // For callers that want no remarks (tests, batch steps that log elsewhere).

@@ -35,11 +35,10 @@ Result<OffcpuTrace> trace_offcpu(const trace::BpfOptions& bpf, std::string_view 
 }  // namespace
 
 Result<OffcpuRun> profile_offcpu(const OffcpuRequest& request, Observer& observer) {
-    (void)observer;  // nothing to remark yet: the bpf source reports its own progress
     if (auto status = validate_target(request.target, "offcpu"); !status) return tl::unexpected(status.error());
     const std::string target = describe_target(request.target);
 
-    trace::BpfOptions bpf = bpf_options(request.target);
+    trace::BpfOptions bpf = bpf_options(request.target, observer);
     bpf.offcpu = true;
     bpf.offcpu_min_ns = request.min_ns;
     auto traced = trace_offcpu(bpf, "offcpu");
@@ -63,11 +62,10 @@ nlohmann::ordered_json to_json(const OffcpuRun& run) {
 }
 
 Result<WakeupRun> profile_wakeups(const WakeupRequest& request, Observer& observer) {
-    (void)observer;  // nothing to remark yet: the bpf source reports its own progress
     if (auto status = validate_target(request.target, "wakeup"); !status) return tl::unexpected(status.error());
     const std::string target = describe_target(request.target);
 
-    trace::BpfOptions bpf = bpf_options(request.target);
+    trace::BpfOptions bpf = bpf_options(request.target, observer);
     bpf.wakers = true;
     auto traced = trace_offcpu(bpf, "wakeup");
     if (!traced) return tl::unexpected(traced.error());

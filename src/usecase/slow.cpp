@@ -41,7 +41,6 @@ std::string_view slow_layer_name(analysis::LatencyLayer layer) {
 }
 
 Result<SlowRun> find_slow_ops(const SlowRequest& request, Observer& observer) {
-    (void)observer;  // nothing to remark yet: the bpf source reports its own progress
     if (auto status = validate_target(request.target, "slow"); !status) return tl::unexpected(status.error());
 
     SlowRun result;
@@ -57,7 +56,7 @@ Result<SlowRun> find_slow_ops(const SlowRequest& request, Observer& observer) {
                                if (request.on_listed) request.on_listed(result.listed.back());
                            });
 
-    auto source = start_bpf(bpf_options(request.target), "slow");
+    auto source = start_bpf(bpf_options(request.target, observer), "slow");
     if (!source) return tl::unexpected(source.error());
     if (request.on_start) request.on_start(result.target);
     start_ns = monotonic_ns();

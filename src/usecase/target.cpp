@@ -6,6 +6,10 @@
 
 namespace iodiag::usecase {
 
+trace::ProgressOutput status_lines(Observer& observer) {
+    return {[&observer](std::string_view line) { observer.status(line); }, [&observer] { observer.status_end(); }};
+}
+
 Status validate_target(const TraceTarget& target, std::string_view command_name) {
     if ((target.pid > 0) == !target.command.empty())
         return fail(ErrorKind::usage, "give exactly one of --pid PID or -- COMMAND [ARGS...]",

@@ -9,6 +9,8 @@
 #include <vector>
 
 #include "common/result.hpp"
+#include "trace/trace_lifecycle.hpp"
+#include "usecase/observer.hpp"
 
 namespace iodiag::usecase {
 
@@ -23,6 +25,9 @@ struct TraceTarget {
     bool progress = false;              // progress lines on stderr even when it is not a terminal
     std::string command_stdout;         // launch: the command's stdout goes to this file
 };
+
+// A live source's progress lines, as the observer's status lines.
+trace::ProgressOutput status_lines(Observer& observer);
 
 // Exactly one of pid or command; --children only with a pid. `command_name` names the command in
 // the hint ("see iodiag latency --help").

@@ -89,7 +89,8 @@ bool needs_target(const Playbook& playbook) {
     return false;
 }
 
-Result<DiagnoseResult> diagnose(const DiagnoseRequest& request, Prompter& prompter, ActionRunner& runner, Facts& facts) {
+Result<DiagnoseResult> diagnose(const DiagnoseRequest& request, Prompter& prompter, ActionRunner& runner, Facts& facts,
+                                usecase::Observer* status) {
     InterruptGuard interrupts;
     auto begun = request.resume_dir.empty() ? start(request, prompter) : resume(request);
     if (!begun) return tl::unexpected(begun.error());
@@ -98,7 +99,7 @@ Result<DiagnoseResult> diagnose(const DiagnoseRequest& request, Prompter& prompt
     prompter.show(fmt::format("session: {}\nplaybook: {} ({})\ntarget: {}\n", session.dir, playbook.name, playbook.title,
                               session.target.description));
 
-    Engine engine(session, playbook, prompter, runner, facts);
+    Engine engine(session, playbook, prompter, runner, facts, status);
     auto end = engine.run();
     if (!end) return tl::unexpected(end.error());
 

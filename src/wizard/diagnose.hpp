@@ -26,8 +26,10 @@ struct DiagnoseResult {
 };
 
 // Errors: a broken or unknown playbook, a session that cannot be resumed, a session folder that
-// cannot be written. A failing step is not an error: it is recorded and the run goes on.
-Result<DiagnoseResult> diagnose(const DiagnoseRequest& request, Prompter& prompter, ActionRunner& runner, Facts& facts);
+// cannot be written. A failing step is not an error: it is recorded and the run goes on. A step's
+// live status lines (tracing progress) go to `status`, when given.
+Result<DiagnoseResult> diagnose(const DiagnoseRequest& request, Prompter& prompter, ActionRunner& runner, Facts& facts,
+                                usecase::Observer* status = nullptr);
 
 // Whether any step of the playbook traces a target (then one must be chosen).
 bool needs_target(const Playbook& playbook);

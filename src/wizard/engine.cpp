@@ -26,11 +26,18 @@ bool depends_ok(const StepRecord* record) { return record && record->state == St
 // Prints the use case's remarks under the step, as they come.
 class StepObserver final : public usecase::Observer {
 public:
-    explicit StepObserver(Prompter& prompter) : prompter_(prompter) {}
+    StepObserver(Prompter& prompter, usecase::Observer* status) : prompter_(prompter), status_(status) {}
     void note(std::string_view message) override { prompter_.show(fmt::format("  · {}\n", message)); }
+    void status(std::string_view line) override {
+        if (status_) status_->status(line);
+    }
+    void status_end() override {
+        if (status_) status_->status_end();
+    }
 
 private:
     Prompter& prompter_;
+    usecase::Observer* status_;
 };
 
 }  // namespace
@@ -124,7 +131,7 @@ Result<EngineEnd> Engine::run_step(const Step& step, StepRecord& record) {
     record = StepRecord{step.id, StepState::running, {}, utc_now(), {}, 0, *params, {}, {}, step.findings};
     if (auto ok = save(); !ok) return tl::unexpected(ok.error());
 
-    StepObserver observer(prompter_);
+    StepObserver observer(prompter_, status_);
     const auto start = std::chrono::steady_clock::now();
     auto outcome = runner_.run(step, *params, session_, observer);
     record.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

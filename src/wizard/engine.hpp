@@ -45,8 +45,10 @@ enum class EngineEnd { finished, quit, aborted };
 
 class Engine {
 public:
-    Engine(Session& session, const Playbook& playbook, Prompter& prompter, ActionRunner& runner, Facts& facts)
-        : session_(session), playbook_(playbook), prompter_(prompter), runner_(runner), facts_(facts) {}
+    // A step's live status lines (tracing progress) go to `status`, when given.
+    Engine(Session& session, const Playbook& playbook, Prompter& prompter, ActionRunner& runner, Facts& facts,
+           usecase::Observer* status = nullptr)
+        : session_(session), playbook_(playbook), prompter_(prompter), runner_(runner), facts_(facts), status_(status) {}
 
     // From the first unfinished step to the end, or until the person quits. Errors only when
     // session.json cannot be written (the steps' own failures are recorded, not returned).
@@ -69,6 +71,7 @@ private:
     Prompter& prompter_;
     ActionRunner& runner_;
     Facts& facts_;
+    usecase::Observer* status_;
 };
 
 // A session's step records for a playbook: one todo record per step, in order.
