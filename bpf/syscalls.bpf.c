@@ -191,6 +191,15 @@ static __always_inline void add_totals(__u32 call, __s64 ret, __u64 dur, __u64 r
 
 // ---- libaio ----
 
+// The iocb read_iocb is at, per CPU rather than on the stack: the raw_tp sys_exit program's frame
+// plus its deepest bpf_loop callback's must stay within the verifier's 512 bytes.
+struct {
+    __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+    __uint(max_entries, 1);
+    __type(key, __u32);
+    __type(value, struct iocb);
+} iocb_scratch SEC(".maps");
+
 struct iocb_loop {
     __u64 iocbpp;  // the io_submit array of iocb pointers
     __u64 ctx;
@@ -204,27 +213,28 @@ struct iocb_loop {
 static __always_inline int read_iocb(__u32 i, struct iocb_loop *loop, const int btf)
 {
     __u64 addr = 0;
-    struct iocb cb = {};
-    if (bpf_probe_read_user(&addr, sizeof(addr), (void *)(loop->iocbpp + i * sizeof(addr))) ||
-        bpf_probe_read_user(&cb, sizeof(cb), (void *)addr))
+    __u32 zero = 0;
+    struct iocb *cb = bpf_map_lookup_elem(&iocb_scratch, &zero);
+    if (!cb || bpf_probe_read_user(&addr, sizeof(addr), (void *)(loop->iocbpp + i * sizeof(addr))) ||
+        bpf_probe_read_user(cb, sizeof(*cb), (void *)addr))
         return 1;
     struct iodiag_sc_iocb_rec *rec = reserve(sizeof(*rec));
     loop->read++;
     if (!rec) return 0;
     __builtin_memset(rec, 0, sizeof(*rec));
     rec->type = IODIAG_REC_IOCB;
-    rec->opcode = cb.aio_lio_opcode;
+    rec->opcode = cb->aio_lio_opcode;
     rec->tid = (__u32)loop->pid_tgid;
     rec->tgid = loop->pid_tgid >> 32;
-    rec->fd = cb.aio_fildes;
+    rec->fd = cb->aio_fildes;
     rec->ts_ns = loop->ts_ns;
     rec->ctx = loop->ctx;
     rec->iocb = addr;
-    rec->offset = cb.aio_offset;
-    rec->rw_flags = cb.aio_rw_flags;
-    rec->bytes = cb.aio_nbytes;
-    if (cb.aio_lio_opcode == IOCB_CMD_PREADV_ || cb.aio_lio_opcode == IOCB_CMD_PWRITEV_)
-        rec->bytes = iov_bytes(cb.aio_buf, cb.aio_nbytes);
+    rec->offset = cb->aio_offset;
+    rec->rw_flags = cb->aio_rw_flags;
+    rec->bytes = cb->aio_nbytes;
+    if (cb->aio_lio_opcode == IOCB_CMD_PREADV_ || cb->aio_lio_opcode == IOCB_CMD_PWRITEV_)
+        rec->bytes = iov_bytes(cb->aio_buf, cb->aio_nbytes);
     if (rec->fd != loop->last_fd) {
         read_file(&loop->last_file, rec->fd, btf);
         loop->last_fd = rec->fd;
@@ -272,9 +282,9 @@ static int read_done(__u32 i, void *data)
 // io_getevents the head is compared with where it was at the process's last such call on the
 // context: the io_events in between were taken in user space. They are still in the ring: no
 // request is submitted between two of these calls, and the kernel keeps no more requests in
-// flight than the ring has slots, so the tail cannot have come round to them. Their completion time is the entry of the call that saw the
-// head moved: an upper bound on when the process took them. Completions taken after the last
-// call (before io_destroy) are not seen.
+// flight than the ring has slots, so the tail cannot have come round to them. Their completion
+// time is the entry of the call that saw the head moved: an upper bound on when the process took
+// them. Completions taken after the last call (before io_destroy) are not seen.
 
 #define AIO_RING_MAGIC_ 0xa10a10a1
 
@@ -428,11 +438,9 @@ static __always_inline int on_exit(const struct enter_state *st, __u64 pid_tgid,
 
     // libaio: completions taken from the ring in user space before this call, the iocbs
     // io_submit accepted, the completions io_getevents returned.
-    __u32 from_ring = 0;
-    if (call == IODIAG_SC_IO_SUBMIT)
-        from_ring = ring_reaped(a[0], 0, st->ts_ns, pid_tgid);
-    else if (call == IODIAG_SC_IO_GETEVENTS || call == IODIAG_SC_IO_PGETEVENTS)
-        from_ring = ring_reaped(a[0], ret, st->ts_ns, pid_tgid);
+    __u32 from_ring = 0;  // one call site: each inlined copy would take stack of its own
+    if (call == IODIAG_SC_IO_SUBMIT || call == IODIAG_SC_IO_GETEVENTS || call == IODIAG_SC_IO_PGETEVENTS)
+        from_ring = ring_reaped(a[0], call == IODIAG_SC_IO_SUBMIT ? 0 : ret, st->ts_ns, pid_tgid);
     if (call == IODIAG_SC_IO_SUBMIT && ret > 0) {
         struct iocb_loop loop = {
             .iocbpp = a[2], .ctx = a[0], .ts_ns = st->ts_ns, .pid_tgid = pid_tgid, .last_fd = -1};
