@@ -920,6 +920,8 @@ TEST_CASE("libaio completions taken from the ring in user space bring the depth 
         CHECK(opt(g, "ioengine") == "libaio");
         CHECK(opt(g, "iodepth") == 16);
         CHECK(opt(g, "rw") == "write");
+        // No io_getevents seen: fio's default wait, not min=0 (which would make fio poll).
+        CHECK_FALSE(g.fio.contains("iodepth_batch_complete_min"));
         for (const auto& note : g.notes) CHECK_THAT(note, !Catch::Contains("upper bound"));
     }
     {
