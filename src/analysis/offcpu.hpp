@@ -10,34 +10,13 @@
 #include <nlohmann/json.hpp>
 
 #include "common/result.hpp"
+#include "trace/tracer_totals.hpp"
 
 namespace iodiag::analysis {
 
-struct OffcpuStack {
-    uint32_t tgid = 0;
-    uint32_t tid = 0;                  // 0 once threads are merged
-    std::string comm;
-    std::string state;                 // preempted, sleeping, disk, other
-    uint64_t total_ns = 0;
-    uint64_t count = 0;
-    std::vector<std::string> kernel;   // innermost frame first
-    std::vector<std::string> user;
-};
-
-// A thread woken by another: who woke a traced thread and how long it had waited (woken), or a
-// thread a traced one woke (not woken: nothing is known of its wait).
-struct Wakeup {
-    bool woken = true;
-    uint32_t wakee_tgid = 0, wakee_tid = 0;  // tids 0 once threads are merged
-    std::string wakee_comm;
-    uint32_t waker_tgid = 0, waker_tid = 0;
-    std::string waker_comm;
-    uint64_t waited_ns = 0;
-    uint64_t count = 0;
-    uint64_t run_delay_ns = 0;               // woken: wakeup to running, summed (wake-to-run latency)
-    std::vector<std::string> waker_kernel;   // the waker's stack when it woke, innermost first
-    std::vector<std::string> waker_user;
-};
+// The off-CPU tracer's own rows, as model.json keeps them.
+using OffcpuStack = trace::OffcpuStackTotals;  // tid 0 once threads are merged
+using Wakeup = trace::WakeupTotals;            // tids 0 once threads are merged
 
 struct OffcpuReport {
     uint64_t switches = 0;             // times a traced thread left the CPU

@@ -93,6 +93,8 @@ struct OffcpuStackTotals {
     std::vector<std::string> user;
 };
 
+// A thread woken by another: who woke a traced thread and how long it had waited (woken), or a
+// thread a traced one woke (not woken: nothing is known of its wait).
 struct WakeupTotals {
     bool woken = true;                  // a traced thread was woken (else it woke another)
     uint32_t wakee_tgid = 0, wakee_tid = 0;
@@ -101,8 +103,8 @@ struct WakeupTotals {
     std::string waker_comm;
     uint64_t waited_ns = 0;
     uint64_t count = 0;
-    uint64_t run_delay_ns = 0;
-    std::vector<std::string> waker_kernel;
+    uint64_t run_delay_ns = 0;          // woken: wakeup to running, summed (wake-to-run latency)
+    std::vector<std::string> waker_kernel;  // the waker's stack when it woke, innermost first
     std::vector<std::string> waker_user;
 };
 
