@@ -8,11 +8,13 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <chrono>
 #include <cstring>
 #include <functional>
 #include <mutex>
 #include <optional>
+#include <ranges>
 #include <string_view>
 #include <thread>
 
@@ -64,15 +66,33 @@ TracerSlot slot(bool required, Args... args) {
     return s;
 }
 
+// IODIAG_BPF_TRACERS=uring,block (a comma list of tracer names) runs only those: for measuring
+// what each tracer costs alone (bench/overhead_breakdown.sh); the model may then lack what the
+// others see.
+bool tracer_wanted(std::string_view name) {
+    const char* only = std::getenv("IODIAG_BPF_TRACERS");
+    if (!only || !*only) return true;
+    for (const auto part : std::views::split(std::string_view(only), ','))
+        if (std::string_view(part.begin(), part.end()) == name) return true;
+    return false;
+}
+
 // The tracers a bpf trace runs, in load order: one line per tracer.
 std::vector<TracerSlot> make_tracers(const BpfOptions& options) {
     std::vector<TracerSlot> tracers;
-    tracers.push_back(slot<BpfSyscalls>(true));
-    tracers.push_back(slot<BpfUringTracer>(false));
-    tracers.push_back(slot<BpfBlockTracer>(false));
-    if (options.offcpu || options.wakers)
+    if (tracer_wanted("syscalls")) tracers.push_back(slot<BpfSyscalls>(true));
+    if (tracer_wanted("uring")) tracers.push_back(slot<BpfUringTracer>(false));
+    if (tracer_wanted("block")) tracers.push_back(slot<BpfBlockTracer>(false));
+    if ((options.offcpu || options.wakers) && tracer_wanted("offcpu"))
         tracers.push_back(slot<BpfOffcpuTracer>(true, options.offcpu_min_ns, options.wakers));
     return tracers;
+}
+
+// IODIAG_BPF_STATS=0 leaves the kernel's program statistics off (they add two clock reads to
+// every program run): for measuring what they cost.
+bool program_stats_wanted() {
+    const char* stats = std::getenv("IODIAG_BPF_STATS");
+    return !(stats && std::string_view(stats) == "0");
 }
 
 // Loads `variant` of the slot's tracer (fresh: not loaded before). Classic tracepoints need tracefs.
@@ -407,7 +427,7 @@ Result<std::unique_ptr<BpfSource>> BpfSource::start(const BpfOptions& options) {
     auto features = probe_bpf_features();
     if (!features) return tl::unexpected(features.error());
     if (auto status = m.create_targets_map(); !status) return tl::unexpected(status.error());
-    m.program_stats = UniqueFd(enable_program_stats());
+    if (program_stats_wanted()) m.program_stats = UniqueFd(enable_program_stats());
     if (m.program_stats.get() < 0) spdlog::debug("bpf: program run-time statistics cannot be enabled: {}", std::strerror(errno));
 
     m.signals.emplace();  // before fork: a Ctrl-C from now on ends the trace cleanly
